@@ -1,0 +1,193 @@
+r"""The physical branch $m(z)$ of a spectral curve: seed at a tall point, continue vertically.
+
+For a query $z = x + iy$ ($y \ge 0$; $y < 0$ by Schwarz reflection $m(\bar z) = \overline{m(z)}$):
+
+1. **Seed** at $x + iY$ with $Y = $ `seed_factor` $\cdot R$, $R$ the root-test radius of the
+   curve's Laurent series at infinity. There the series converges geometrically, so the
+   physical root is the root of $P(x+iY, \cdot)$ nearest the truncated series.
+2. **Continue** down in $s = \log y$ to the floor $y_f = $ `floor_rel`$\cdot(|x| + 10^{-6}R)$
+   (or to $y$ itself if higher): Heun predictor with $dm/ds = i y\, m'(z)$,
+   $m' = -P_z/P_m$, Newton corrector on $P(z, \cdot) = 0$; a step is accepted when Newton
+   converged, the corrector stayed close to the predictor (no sheet jump), and
+   $\operatorname{Im} m \ge 0$ (Herglotz); otherwise the step is halved. Every query point is
+   an independent lane (`vmap` of a `lax.while_loop`).
+3. **Finish** with Newton steps at the exact query point (real $z$ included: the Plemelj
+   limit $m(x + i0)$ is itself a root of $P(x, \cdot)$, so no $\delta$-extrapolation is
+   needed), kept only if they converge to a nearby root.
+
+Gradients never go through the loops: $m$ solves $P(z, m; c) = 0$, so
+$dm = -(P_{dc}(z, m) + P_z\,dz)/P_m$ (implicit function theorem, a `custom_jvp`).
+"""
+
+import functools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._poly import m_coeffs, polyval2
+from ._roots import polyroots
+from ._series import laurent_series, series_eval, spectral_radius
+
+
+# Per-point status codes.
+OK = 0
+SEED_AMBIGUOUS = 1
+STEP_FAILED = 2
+HERGLOTZ_VIOLATED = 3
+NOT_CONVERGED = 4
+
+STATUS_MESSAGES = {
+    OK: "ok",
+    SEED_AMBIGUOUS: "the seed at infinity did not match the curve's Laurent series: the curve may not describe a unit-mass spectral law (refit, or check the mass constraint)",
+    STEP_FAILED: "the vertical continuation could not follow the branch (step size underflow near a branch point); try a slightly different query point",
+    HERGLOTZ_VIOLATED: "the tracked branch left the upper half plane (Im m < 0): the curve has no valid physical branch here; refit with other degrees",
+    NOT_CONVERGED: "Newton did not converge on the curve at this point",
+}
+
+
+class BranchTracker(eqx.Module):
+    """How the physical branch is found (defaults work for any curve; all scales relative).
+
+    - `series_terms`: terms of the Laurent series used for the seed and the radius $R$.
+    - `seed_factor`: seed height $Y$ in units of $R$.
+    - `floor_rel`: lowest continuation height relative to $|x| + 10^{-6}R$.
+    - `max_steps`: budget of continuation steps per point.
+    - `newton_steps`: Newton corrector iterations per step.
+    - `max_log_step`: largest step in $\\log y$.
+    """
+
+    series_terms: int = eqx.field(static=True, default=24)
+    seed_factor: float = eqx.field(static=True, default=4.0)
+    floor_rel: float = eqx.field(static=True, default=1e-10)
+    max_steps: int = eqx.field(static=True, default=400)
+    newton_steps: int = eqx.field(static=True, default=5)
+    max_log_step: float = eqx.field(static=True, default=1.0)
+
+
+def _newton(c, z, m, steps: int):
+    """Fixed Newton iterations on P(z, .) = 0; returns the root and the size of the last step."""
+    last = jnp.zeros_like(jnp.abs(m))
+    for _ in range(steps):
+        p = polyval2(c, z, m)
+        pm = polyval2(c, z, m, 0, 1)
+        step = p / jnp.where(pm == 0, 1e-300, pm)
+        step = jnp.where(jnp.isfinite(step), step, 0.0)
+        m = m - step
+        last = jnp.abs(step)
+    return m, last
+
+
+def _dm_ds(c, z, y, m):
+    """dm/ds along z = x + i e^s: i y m'(z), m' = -P_z/P_m."""
+    pz = polyval2(c, z, m, 1, 0)
+    pm = polyval2(c, z, m, 0, 1)
+    return 1j * y * (-pz / jnp.where(pm == 0, 1e-300, pm))
+
+
+def _seed(c, x, Y, S):
+    """Root of P(x + iY, .) nearest the Laurent series, and whether the match is unambiguous."""
+    zs = x + 1j * Y
+    rts = polyroots(m_coeffs(c, zs)).roots
+    target = series_eval(S, zs)
+    d = jnp.abs(rts - target)
+    k = jnp.argmin(d)
+    m0 = rts[k]
+    d_sorted = jnp.sort(d)
+    rel = d_sorted[0] / jnp.abs(target)
+    ambiguous = (rel > 1e-3) | (d_sorted[0] > 0.1 * d_sorted[1])
+    return m0, ambiguous
+
+
+def _track_point(c, z, S, R, tracker: BranchTracker):
+    """Physical branch at one point z with Im z >= 0. Returns (m, status)."""
+    x = jnp.real(z)
+    y = jnp.imag(z)
+    floor = tracker.floor_rel * (jnp.abs(x) + 1e-6 * R)
+    y_end = jnp.maximum(y, floor)
+    Y = jnp.maximum(tracker.seed_factor * R, 2.0 * y_end)
+    m0, ambiguous = _seed(c, x, Y, S)
+    m0, _ = _newton(c, x + 1j * Y, m0, 2)
+    s_end = jnp.log(y_end)
+
+    def cond(state):
+        k, s, m, h, failed = state
+        return (s > s_end) & (k < tracker.max_steps) & ~failed
+
+    def body(state):
+        k, s, m, h, failed = state
+        h_try = jnp.maximum(h, s_end - s)  # h < 0
+        y0 = jnp.exp(s)
+        z0 = x + 1j * y0
+        s1 = s + h_try
+        y1 = jnp.exp(s1)
+        z1 = x + 1j * y1
+        f0 = _dm_ds(c, z0, y0, m)
+        m_euler = m + h_try * f0
+        m_pred = m + 0.5 * h_try * (f0 + _dm_ds(c, z1, y1, m_euler))
+        m_corr, last = _newton(c, z1, m_pred, tracker.newton_steps)
+        move = jnp.abs(m_corr - m)
+        err = jnp.abs(m_corr - m_pred)
+        scale = jnp.abs(m_corr) + jnp.abs(m)
+        converged = last <= 1e-9 * scale + 1e-300
+        close = err <= 0.1 * move + 1e-12 * scale
+        herglotz = jnp.imag(m_corr) >= -1e-12 * scale
+        ok = converged & close & herglotz & jnp.isfinite(m_corr)
+        s_new = jnp.where(ok, s1, s)
+        m_new = jnp.where(ok, m_corr, m)
+        grow = jnp.where(err <= 0.01 * move + 1e-12 * scale, 2.0, 1.25)
+        h_new = jnp.where(ok, jnp.maximum(h_try * grow, -tracker.max_log_step), h_try / 2)
+        failed = jnp.abs(h_new) < 1e-10
+        return k + 1, s_new, m_new, h_new, failed
+
+    state = (0, jnp.log(Y), m0, jnp.asarray(-0.5), jnp.asarray(False))
+    k, s, m, h, failed = jax.lax.while_loop(cond, body, state)
+    step_failed = failed | (s > s_end + 1e-12)
+    # finish exactly at the query point (real z included)
+    m_fin, last = _newton(c, z, m, tracker.newton_steps + 3)
+    scale = jnp.abs(m_fin) + jnp.abs(m)
+    fin_ok = (last <= 1e-8 * scale) & (jnp.abs(m_fin - m) <= 0.1 * jnp.abs(m) + 1e-300) & jnp.isfinite(m_fin)
+    fin_ok = fin_ok & (jnp.imag(m_fin) >= -1e-10 * scale)
+    m_out = jnp.where(fin_ok, m_fin, m)
+    status = jnp.where(ambiguous, SEED_AMBIGUOUS, OK)
+    status = jnp.where(step_failed, STEP_FAILED, status)
+    status = jnp.where((status == OK) & (jnp.imag(m_out) < -1e-8 * jnp.abs(m_out)), HERGLOTZ_VIOLATED, status)
+    status = jnp.where((status == OK) & ~fin_ok & (y < floor), NOT_CONVERGED, status)
+    return m_out, status
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _branch(c, z, tracker: BranchTracker):
+    c = jax.lax.stop_gradient(c)
+    z = jax.lax.stop_gradient(z)
+    S = laurent_series(c, tracker.series_terms)
+    R = spectral_radius(S)
+    R = jnp.where(R > 0, R, 1.0)
+    zc = jnp.asarray(z, dtype=jnp.complex128)
+    flip = jnp.imag(zc) < 0
+    zu = jnp.where(flip, jnp.conj(zc), zc)
+    flat = zu.reshape(-1)
+    m, status = jax.vmap(lambda zz: _track_point(c, zz, S, R, tracker))(flat)
+    m = m.reshape(zu.shape)
+    m = jnp.where(flip, jnp.conj(m), m)
+    return m, status.reshape(zu.shape)
+
+
+@_branch.defjvp
+def _branch_jvp(tracker, primals, tangents):
+    c, z = primals
+    dc, dz = tangents
+    m, status = _branch(c, z, tracker)
+    zc = jnp.asarray(z, dtype=jnp.complex128)
+    pm = polyval2(c, zc, m, 0, 1)
+    pm = jnp.where(pm == 0, 1e-300, pm)
+    num = polyval2(jnp.asarray(dc, jnp.complex128), zc, m)
+    pz = polyval2(c, zc, m, 1, 0)
+    dm = -(num + pz * jnp.asarray(dz, jnp.complex128)) / pm
+    return (m, status), (dm, np.zeros(status.shape, dtype=jax.dtypes.float0))
+
+
+def stieltjes_branch(c, z, tracker: BranchTracker = BranchTracker()):
+    """Physical branch and per-point status (see module docstring)."""
+    return _branch(c, z, tracker)

@@ -1,0 +1,239 @@
+"""`SpectralCurve`: the algebraic relation P(z, m) = sum_ij c_ij z^i m^j = 0 of a Stieltjes transform."""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._custom_types import Array, ArrayLike, Complex, Float
+from ._branch import STATUS_MESSAGES, BranchTracker, stieltjes_branch
+from ._branch_points import branch_points as _branch_points
+from ._density import atoms as _atoms
+from ._density import density as _density
+from ._poly import polyval2
+from ._series import laurent_series, spectral_radius
+from ._x64 import check_x64, is_concrete
+
+
+def _as_coeffs(coeffs) -> Array:
+    if isinstance(coeffs, jax.Array) and not is_concrete(coeffs):
+        c = coeffs
+    else:
+        arr = np.asarray(coeffs)
+        if np.iscomplexobj(arr):
+            raise ValueError(
+                "SpectralCurve coefficients must be real (the curve has Schwarz symmetry "
+                "m(conj z) = conj m(z)); pass the real part, or check how they were computed."
+            )
+        if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 2:
+            raise ValueError(
+                f"SpectralCurve coefficients must be a 2-D array of shape (deg_z+1, deg_m+1) "
+                f"with deg_z >= 1 and deg_m >= 1, where coeffs[i, j] multiplies z**i * m**j; "
+                f"got shape {arr.shape}."
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(
+                "SpectralCurve coefficients contain NaN or inf; refit the curve (check the "
+                "eigenvalues for NaN/inf) or pass finite coefficients."
+            )
+        if not np.any(arr != 0):
+            raise ValueError(
+                "SpectralCurve coefficients are all zero, which is not a curve; pass the "
+                "coefficients of a non-trivial polynomial P(z, m)."
+            )
+        c = jnp.asarray(arr, dtype=jnp.float64)
+    if c.ndim != 2:
+        raise ValueError(f"SpectralCurve coefficients must be 2-D; got shape {c.shape}.")
+    return c.astype(jnp.float64)
+
+
+class SpectralCurve(eqx.Module):
+    r"""An algebraic spectral curve $P(z, m) = \sum_{i,j} c_{ij} z^i m^j = 0$.
+
+    The Stieltjes transform $m(z) = \int \rho(x)/(x - z)\,dx$ of a spectral law at matrix
+    size `n0` is one branch (the *physical* one, $\operatorname{Im} m > 0$ for
+    $\operatorname{Im} z > 0$, $m \sim -1/z$ at infinity) of this curve.
+
+    **Arguments:**
+
+    - `coeffs`: real array of shape `(deg_z + 1, deg_m + 1)`; `coeffs[i, j]` multiplies
+      $z^i m^j$.
+    - `n0`: the matrix size the curve describes (default 1). Free decompression to size
+      $n$ uses $t = \log(n / n_0)$.
+    """
+
+    coeffs: Float[Array, "Lp1 Kp1"]
+    n0: Float[Array, ""]
+
+    def __init__(self, coeffs: Float[ArrayLike, "Lp1 Kp1"], n0: float | Float[ArrayLike, ""] = 1.0):
+        check_x64()
+        self.coeffs = _as_coeffs(coeffs)
+        if is_concrete(n0):
+            n0_np = np.asarray(n0, dtype=float)
+            if n0_np.shape != () or not np.isfinite(n0_np) or n0_np <= 0:
+                raise ValueError(f"n0 (the matrix size of the curve) must be a positive finite scalar; got {n0!r}.")
+        self.n0 = jnp.asarray(n0, dtype=jnp.float64)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def deg_z(self) -> int:
+        """Degree $L$ in $z$."""
+        return self.coeffs.shape[0] - 1
+
+    @property
+    def deg_m(self) -> int:
+        """Degree $K$ in $m$."""
+        return self.coeffs.shape[1] - 1
+
+    def normalized(self) -> "SpectralCurve":
+        """The same curve scaled to unit Frobenius norm, sign fixed by the largest-magnitude coefficient."""
+        c = self.coeffs
+        flat = c.reshape(-1)
+        sign = jnp.sign(flat[jnp.argmax(jnp.abs(flat))])
+        return SpectralCurve(c * sign / jnp.linalg.norm(c), self.n0)
+
+    # ------------------------------------------------------------------ evaluation
+    def P(self, z: Complex[ArrayLike, "..."], m: Complex[ArrayLike, "..."]) -> Complex[Array, "..."]:
+        """$P(z, m)$, broadcasting `z` and `m`."""
+        return polyval2(self.coeffs, z, m)
+
+    def P_z(self, z, m):
+        r"""$\partial P / \partial z$."""
+        return polyval2(self.coeffs, z, m, 1, 0)
+
+    def P_m(self, z, m):
+        r"""$\partial P / \partial m$."""
+        return polyval2(self.coeffs, z, m, 0, 1)
+
+    def P_zz(self, z, m):
+        r"""$\partial^2 P / \partial z^2$."""
+        return polyval2(self.coeffs, z, m, 2, 0)
+
+    def P_zm(self, z, m):
+        r"""$\partial^2 P / \partial z \partial m$."""
+        return polyval2(self.coeffs, z, m, 1, 1)
+
+    def P_mm(self, z, m):
+        r"""$\partial^2 P / \partial m^2$."""
+        return polyval2(self.coeffs, z, m, 0, 2)
+
+    # ------------------------------------------------------------------ evolution
+    def evolve(self, t: float | Float[ArrayLike, ""], kind: str = "free", ratio: float | Float[ArrayLike, ""] | None = None) -> "SpectralCurve":
+        r"""The exact curve at matrix size $n_0 e^t$.
+
+        Free decompression (`kind="free"`): with $\tau = e^t$, $\beta = 1 - 1/\tau$,
+        $P_t(z, m) = P(z + \beta/m, \tau m)$; after forcing $c_{L0} = 0$ and clearing
+        denominators, $m^L P_t = m\,\tilde Q_t(z, m)$ with
+        $\tilde Q_t$ of degrees $(L, L+K-1)$,
+        $A_{r,s} = \sum_{i,j:\,s+1 = r+j+L-i} \binom{i}{r}\beta^{i-r}\tau^j c_{ij}$.
+
+        Deformed decompression (`kind="deformed"`, Gram matrices $XX^\top$ with aspect
+        ratio `ratio` $= c_0 = n_0/q$ at $t=0$, $c = \tau c_0$): the companion transform is
+        a free-convolution power, which gives $\zeta = z\alpha/\beta$, $y = m\beta/\alpha$
+        with $\alpha = c_0 zm + c_0 - 1$, $\beta = c\,zm + c - 1$, and
+        $Q_t = \alpha^K\beta^L P(\zeta, y)$, with the spurious factors $(zm)^p$ removed.
+        """
+        from ._evolve import evolve_coeffs
+
+        if kind not in ("free", "deformed"):
+            raise ValueError(f"kind must be 'free' or 'deformed'; got {kind!r}.")
+        if is_concrete(t):
+            t_np = np.asarray(t, dtype=float)
+            if t_np.shape != () or not np.isfinite(t_np):
+                raise ValueError(f"t must be a finite scalar (t = log(n/n0)); got {t!r}.")
+            if t_np < 0:
+                raise ValueError(
+                    f"t = {float(t_np):g} < 0 asks for a smaller matrix than n0; free decompression "
+                    "only grows the matrix (n >= n0). Use t = log(n / n0) with n >= n0."
+                )
+        t = jnp.asarray(t, dtype=jnp.float64)
+        t = eqx.error_if(t, t < 0, "evolve: t < 0 (target size below n0); free decompression needs n >= n0.")
+        if kind == "deformed":
+            if ratio is None:
+                raise ValueError("kind='deformed' needs ratio=c0 = n0/q, the aspect ratio of X at size n0 (A = X X^T, X of shape n0 x q).")
+            if is_concrete(ratio) and not (np.asarray(ratio, dtype=float) > 0):
+                raise ValueError(f"ratio must be > 0 (c0 = n0/q); got {ratio!r}.")
+        coeffs = evolve_coeffs(self.coeffs, t, kind, None if ratio is None else jnp.asarray(ratio, jnp.float64))
+        return SpectralCurve(coeffs, self.n0 * jnp.exp(t))
+
+    def trimmed(self, rtol: float = 1e-12) -> "SpectralCurve":
+        """Drop trailing rows/columns whose coefficients are all below `rtol`·max|c| (not jit-able)."""
+        c = np.asarray(self.coeffs)
+        big = np.abs(c) > rtol * np.abs(c).max()
+        L = int(np.max(np.nonzero(big.any(axis=1))[0]))
+        K = int(np.max(np.nonzero(big.any(axis=0))[0]))
+        return SpectralCurve(c[: max(L, 1) + 1, : max(K, 1) + 1] * big[: max(L, 1) + 1, : max(K, 1) + 1], self.n0)
+
+    # ------------------------------------------------------------------ series at infinity
+    def laurent(self, n_terms: int = 24) -> Float[Array, " n_terms"]:
+        r"""Coefficients $S_k$ of the physical branch at infinity, $m(z) = \sum_k S_k z^{-k-1}$.
+
+        $S_0 = -(\text{total mass})$ and $S_k = -\mu_k$ (moments, atoms included).
+        """
+        return laurent_series(self.coeffs, n_terms)
+
+    def moments(self, k: int) -> Float[Array, " k+1"]:
+        r"""Moments $\mu_0, \dots, \mu_k$ of the curve's law, $\mu_j = \int x^j d\mu$, from the Laurent series."""
+        return -laurent_series(self.coeffs, max(k + 1, 2))[: k + 1]
+
+    def spectral_radius(self, n_terms: int = 24) -> Float[Array, ""]:
+        r"""Root-test estimate $\max_j |\mu_j/\mu_0|^{1/j}$ of the largest $|x|$ in the support."""
+        return spectral_radius(laurent_series(self.coeffs, n_terms))
+
+    # ------------------------------------------------------------------ physical branch
+    def stieltjes_with_status(self, z: Complex[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
+        r"""Physical branch $m(z) = \int \rho(x)/(x - z)\,dx$ and a per-point status (0 = ok).
+
+        Status codes: 0 ok, 1 ambiguous seed, 2 continuation failed, 3 Herglotz violated, 4 Newton not converged.
+        """
+        return stieltjes_branch(self.coeffs, jnp.asarray(z, dtype=jnp.complex128), tracker)
+
+    def stieltjes(self, z: Complex[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()) -> Complex[Array, "..."]:
+        r"""Physical branch $m(z)$, $\operatorname{{Im}} m > 0$ for $\operatorname{{Im}} z > 0$ (real $z$: the limit $x + i0$).
+
+        Differentiable in `coeffs` and `z` by the implicit function theorem,
+        $dm = -(P_{{dc}} + P_z dz)/P_m$. Use [`stieltjes_with_status`][] to see failures.
+        """
+        return self.stieltjes_with_status(z, tracker)[0]
+
+    def density(self, x: Float[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()) -> Float[Array, "..."]:
+        r"""Absolutely continuous density $\rho(x) = \frac1\pi \operatorname{{Im}} m(x + i0)$ (exact Plemelj limit)."""
+        return _density(self.coeffs, x, tracker)[0]
+
+    def density_with_status(self, x: Float[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
+        """Density and the per-point branch status (0 = ok)."""
+        return _density(self.coeffs, x, tracker)
+
+    def atoms(self, tracker: BranchTracker = BranchTracker()):
+        r"""Atoms of the law: `(positions, weights)`, both of shape `(deg_z,)`; weight 0 marks an empty slot.
+
+        Positions are real roots $x_0$ of $a_K(z)$ at which the physical branch has a pole;
+        weight = residue $a_{{K-1}}(x_0)/a_K'(x_0)$.
+        """
+        return _atoms(self.coeffs, tracker)
+
+    def branch_points(self) -> Complex[Array, " D"]:
+        r"""Roots of the discriminant $\operatorname{{Res}}_m(P, P_m)/a_K$ (degree $(2K-1)L$; roots at infinity come back huge)."""
+        return _branch_points(self.coeffs)
+
+    def support(self, tracker: BranchTracker = BranchTracker()) -> np.ndarray:
+        """Bulks of the density as an `(n_bulks, 2)` NumPy array of edges (real branch points
+        between which the density is positive). Plain Python (data-dependent size)."""
+        R = float(self.spectral_radius())
+        bp = np.asarray(self.branch_points())
+        real = bp[(np.abs(bp.imag) <= 1e-6 * (np.abs(bp) + R)) & (np.abs(bp) <= 100 * R)].real
+        cand = np.unique(np.round(np.sort(real) / (1e-12 * R + 1e-300)) * (1e-12 * R + 1e-300))
+        if cand.size < 2:
+            return np.zeros((0, 2))
+        mids = 0.5 * (cand[1:] + cand[:-1])
+        rho = np.asarray(self.density(mids, tracker))
+        inside = rho > 1e-10 * max(rho.max(), 1e-300)
+        bulks = []
+        for k in np.nonzero(inside)[0]:
+            if bulks and np.isclose(bulks[-1][1], cand[k]):
+                bulks[-1][1] = cand[k + 1]
+            else:
+                bulks.append([cand[k], cand[k + 1]])
+        return np.asarray(bulks, dtype=float).reshape(-1, 2)

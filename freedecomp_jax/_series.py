@@ -1,0 +1,76 @@
+r"""Laurent series of the physical branch at infinity, and the moments it encodes.
+
+With $w = 1/z$ and $m = w\,S(w)$, $S(w) = \sum_k S_k w^k$, the moments are $\mu_k = -S_k$.
+Grouping $P(1/w, wS) = \sum_d w^{-d} D_d(S)$ by diagonals $d = i - j$ with
+$D_d(\mu) = \sum_j c_{j+d,j}\mu^j$, the top non-zero diagonal $r$ fixes $S_0$ as the root
+of $D_r$ nearest $-1$, and each further order is linear:
+$D_r'(S_0) S_k + [w^{k}]\big(\sum_{d \le r} w^{r-d} D_d(S_{<k})\big) = 0$.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._roots import polyroots
+
+
+def _diagonal_table(L: int, K: int):
+    ds = np.arange(-K, L + 1)
+    rows, cols, src_i, src_j = [], [], [], []
+    for a, d in enumerate(ds):
+        for j in range(K + 1):
+            if 0 <= j + d <= L:
+                rows.append(a)
+                cols.append(j)
+                src_i.append(j + d)
+                src_j.append(j)
+    return ds, tuple(np.asarray(v) for v in (rows, cols, src_i, src_j))
+
+
+def laurent_series(c, n_terms: int):
+    """Coefficients S_0..S_{n_terms-1} of m(z) = sum_k S_k z^{-k-1} (physical branch at infinity)."""
+    c = jnp.asarray(c, dtype=jnp.float64)
+    L, K = c.shape[0] - 1, c.shape[1] - 1
+    c = c.at[L, 0].set(0.0)
+    ds, (rows, cols, si, sj) = _diagonal_table(L, K)
+    D = jnp.zeros((len(ds), K + 1), dtype=c.dtype).at[rows, cols].set(c[si, sj])
+    thr = 1e-13 * jnp.max(jnp.abs(c))
+    nonzero = jnp.any(jnp.abs(D) > thr, axis=1)
+    r_idx = jnp.max(jnp.where(nonzero, jnp.arange(len(ds)), 0))
+    r = jnp.asarray(ds)[r_idx]
+    Dr = D[r_idx]
+    rts = polyroots(Dr.astype(jnp.complex128)).roots
+    S0 = jnp.real(rts[jnp.argmin(jnp.abs(rts + 1.0))])
+    dDr = jnp.sum(Dr[1:] * jnp.arange(1, K + 1) * S0 ** jnp.arange(K))
+    N = n_terms
+    dvals = jnp.asarray(ds)
+
+    def body(k, S):
+        pows = [jnp.zeros(N).at[0].set(1.0)]
+        for _ in range(K):
+            pows.append(jnp.convolve(pows[-1], S)[:N])
+        P = jnp.stack(pows)  # (K+1, N)
+        ser = D @ P  # (n_diag, N): series of D_d(S)
+        idx = k - r + dvals
+        valid = (dvals <= r) & (idx >= 0)
+        E = jnp.sum(jnp.where(valid, ser[jnp.arange(len(ds)), jnp.clip(idx, 0, N - 1)], 0.0))
+        return S.at[k].set(-E / dDr)
+
+    S = jnp.zeros(N, dtype=c.dtype).at[0].set(S0)
+    return jax.lax.fori_loop(1, N, body, S)
+
+
+def spectral_radius(S):
+    r"""Root-test estimate $\max_{1 \le j} |S_j/S_0|^{1/j}$ of the largest $|x|$ in the support."""
+    j = jnp.arange(1, S.shape[0])
+    ratios = jnp.abs(S[1:] / S[0]) ** (1.0 / j)
+    return jnp.max(jnp.where(jnp.isfinite(ratios), ratios, 0.0))
+
+
+def series_eval(S, z):
+    """Truncated series m(z) ~ sum_k S_k z^{-k-1} (valid for |z| well beyond the support)."""
+    w = 1.0 / z
+    acc = jnp.zeros_like(w)
+    for k in range(S.shape[0] - 1, -1, -1):
+        acc = acc * w + S[k]
+    return acc * w
