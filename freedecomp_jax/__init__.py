@@ -1,8 +1,15 @@
-"""freedecomp_jax: free decompression with algebraic spectral curves, in JAX."""
+"""freedecomp_jax: free decompression with algebraic spectral curves, in JAX.
+
+Pipeline: eigenvalues -> fit (SpectralCurve) -> physical branch -> evolution in matrix size
+-> Spectrum at size n (density, atoms, quantiles, spectral quantities).
+"""
 
 import importlib.metadata
 
+from . import distributions as distributions
+from ._branch import BranchTracker as BranchTracker
 from ._curve import SpectralCurve as SpectralCurve
+from ._roots import Aberth as Aberth, Roots as Roots, polyroots as polyroots
 
 try:
     __version__ = importlib.metadata.version("freedecomp_jax")

@@ -68,15 +68,16 @@ class BranchTracker(eqx.Module):
 
 def _newton(c, z, m, steps: int):
     """Fixed Newton iterations on P(z, .) = 0; returns the root and the size of the last step."""
-    last = jnp.zeros_like(jnp.abs(m))
-    for _ in range(steps):
+
+    def body(_, state):
+        m, _ = state
         p = polyval2(c, z, m)
         pm = polyval2(c, z, m, 0, 1)
         step = p / jnp.where(pm == 0, 1e-300, pm)
         step = jnp.where(jnp.isfinite(step), step, 0.0)
-        m = m - step
-        last = jnp.abs(step)
-    return m, last
+        return m - step, jnp.abs(step)
+
+    return jax.lax.fori_loop(0, steps, body, (m, jnp.zeros_like(jnp.abs(m))))
 
 
 def _dm_ds(c, z, y, m):
@@ -188,6 +189,7 @@ def _branch_jvp(tracker, primals, tangents):
     return (m, status), (dm, np.zeros(status.shape, dtype=jax.dtypes.float0))
 
 
+@eqx.filter_jit
 def stieltjes_branch(c, z, tracker: BranchTracker = BranchTracker()):
     """Physical branch and per-point status (see module docstring)."""
     return _branch(c, z, tracker)

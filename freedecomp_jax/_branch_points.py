@@ -6,6 +6,8 @@ each value a $(2K-1)\times(2K-1)$ Sylvester determinant (LU: any backend), inter
 exactly by an FFT, and its roots found by batched Aberth iterations.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -46,6 +48,7 @@ def discriminant_coeffs(c, radius):
     return coef / radius ** jnp.arange(n)
 
 
+@functools.partial(jax.jit, static_argnums=1)
 def branch_points(c, series_terms: int = 24):
     """All (2K-1)L roots of the discriminant; roots 'at infinity' come back huge."""
     if c.shape[1] < 3 and c.shape[0] < 2:

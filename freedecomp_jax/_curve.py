@@ -1,13 +1,14 @@
 """`SpectralCurve`: the algebraic relation P(z, m) = sum_ij c_ij z^i m^j = 0 of a Stieltjes transform."""
 
 import math
+from collections.abc import Sequence
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._custom_types import Array, ArrayLike, Complex, Float
+from ._custom_types import Array, ArrayLike, Complex, Float, Inexact, Num, Real, RealScalarLike
 from ._branch import STATUS_MESSAGES, BranchTracker, stieltjes_branch
 from ._branch_points import branch_points as _branch_points
 from ._density import atoms as _atoms
@@ -15,6 +16,19 @@ from ._density import density as _density
 from ._poly import polyval2
 from ._series import laurent_series, spectral_radius
 from ._x64 import check_x64, is_concrete
+
+
+def _bucketed(fn, q):
+    """Apply a pointwise kernel to q, padding concrete inputs to a power-of-two length so that
+    grids of different sizes share one compilation (traced inputs are passed through)."""
+    if not is_concrete(q):
+        return fn(q)
+    flat = q.reshape(-1)
+    n = flat.shape[0]
+    size = max(64, 1 << max(n - 1, 0).bit_length())
+    padded = jnp.concatenate([flat, jnp.broadcast_to(flat[:1] if n else jnp.zeros(1, flat.dtype), (size - n,))])
+    out = fn(padded)
+    return jax.tree.map(lambda a: a[:n].reshape(q.shape), out)
 
 
 def _as_coeffs(coeffs) -> Array:
@@ -67,7 +81,7 @@ class SpectralCurve(eqx.Module):
     coeffs: Float[Array, "Lp1 Kp1"]
     n0: Float[Array, ""]
 
-    def __init__(self, coeffs: Float[ArrayLike, "Lp1 Kp1"], n0: float | Float[ArrayLike, ""] = 1.0):
+    def __init__(self, coeffs: Num[ArrayLike, "..."] | Sequence[Sequence[float]], n0: RealScalarLike = 1.0):
         check_x64()
         self.coeffs = _as_coeffs(coeffs)
         if is_concrete(n0):
@@ -95,7 +109,7 @@ class SpectralCurve(eqx.Module):
         return SpectralCurve(c * sign / jnp.linalg.norm(c), self.n0)
 
     # ------------------------------------------------------------------ evaluation
-    def P(self, z: Complex[ArrayLike, "..."], m: Complex[ArrayLike, "..."]) -> Complex[Array, "..."]:
+    def P(self, z: Num[ArrayLike, "..."], m: Num[ArrayLike, "..."]) -> Inexact[Array, "..."]:
         """$P(z, m)$, broadcasting `z` and `m`."""
         return polyval2(self.coeffs, z, m)
 
@@ -120,7 +134,7 @@ class SpectralCurve(eqx.Module):
         return polyval2(self.coeffs, z, m, 0, 2)
 
     # ------------------------------------------------------------------ evolution
-    def evolve(self, t: float | Float[ArrayLike, ""], kind: str = "free", ratio: float | Float[ArrayLike, ""] | None = None) -> "SpectralCurve":
+    def evolve(self, t: RealScalarLike, kind: str = "free", ratio: RealScalarLike | None = None) -> "SpectralCurve":
         r"""The exact curve at matrix size $n_0 e^t$.
 
         Free decompression (`kind="free"`): with $\tau = e^t$, $\beta = 1 - 1/\tau$,
@@ -174,7 +188,7 @@ class SpectralCurve(eqx.Module):
         """
         return laurent_series(self.coeffs, n_terms)
 
-    def moments(self, k: int) -> Float[Array, " k+1"]:
+    def moments(self, k: int) -> Float[Array, " k_plus_1"]:
         r"""Moments $\mu_0, \dots, \mu_k$ of the curve's law, $\mu_j = \int x^j d\mu$, from the Laurent series."""
         return -laurent_series(self.coeffs, max(k + 1, 2))[: k + 1]
 
@@ -183,14 +197,14 @@ class SpectralCurve(eqx.Module):
         return spectral_radius(laurent_series(self.coeffs, n_terms))
 
     # ------------------------------------------------------------------ physical branch
-    def stieltjes_with_status(self, z: Complex[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
+    def stieltjes_with_status(self, z: Num[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
         r"""Physical branch $m(z) = \int \rho(x)/(x - z)\,dx$ and a per-point status (0 = ok).
 
         Status codes: 0 ok, 1 ambiguous seed, 2 continuation failed, 3 Herglotz violated, 4 Newton not converged.
         """
-        return stieltjes_branch(self.coeffs, jnp.asarray(z, dtype=jnp.complex128), tracker)
+        return _bucketed(lambda zz: stieltjes_branch(self.coeffs, zz, tracker), jnp.asarray(z, dtype=jnp.complex128))
 
-    def stieltjes(self, z: Complex[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()) -> Complex[Array, "..."]:
+    def stieltjes(self, z: Num[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()) -> Complex[Array, "..."]:
         r"""Physical branch $m(z)$, $\operatorname{{Im}} m > 0$ for $\operatorname{{Im}} z > 0$ (real $z$: the limit $x + i0$).
 
         Differentiable in `coeffs` and `z` by the implicit function theorem,
@@ -198,13 +212,13 @@ class SpectralCurve(eqx.Module):
         """
         return self.stieltjes_with_status(z, tracker)[0]
 
-    def density(self, x: Float[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()) -> Float[Array, "..."]:
+    def density(self, x: Real[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()) -> Float[Array, "..."]:
         r"""Absolutely continuous density $\rho(x) = \frac1\pi \operatorname{{Im}} m(x + i0)$ (exact Plemelj limit)."""
-        return _density(self.coeffs, x, tracker)[0]
+        return self.density_with_status(x, tracker)[0]
 
-    def density_with_status(self, x: Float[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
+    def density_with_status(self, x: Real[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
         """Density and the per-point branch status (0 = ok)."""
-        return _density(self.coeffs, x, tracker)
+        return _bucketed(lambda xx: _density(self.coeffs, xx, tracker), jnp.asarray(x, dtype=jnp.float64))
 
     def atoms(self, tracker: BranchTracker = BranchTracker()):
         r"""Atoms of the law: `(positions, weights)`, both of shape `(deg_z,)`; weight 0 marks an empty slot.
@@ -215,14 +229,18 @@ class SpectralCurve(eqx.Module):
         return _atoms(self.coeffs, tracker)
 
     def branch_points(self) -> Complex[Array, " D"]:
-        r"""Roots of the discriminant $\operatorname{{Res}}_m(P, P_m)/a_K$ (degree $(2K-1)L$; roots at infinity come back huge)."""
-        return _branch_points(self.coeffs)
+        r"""Roots of the discriminant $\operatorname{Res}_m(P, P_m)/a_K$ (degree $(2K-1)L$; roots at infinity come back huge).
+
+        Outside `jit`, zero trailing rows/columns are trimmed first (see [`trimmed`][]).
+        """
+        curve = self.trimmed() if is_concrete(self.coeffs) else self
+        return _branch_points(curve.coeffs)
 
     def support(self, tracker: BranchTracker = BranchTracker()) -> np.ndarray:
         """Bulks of the density as an `(n_bulks, 2)` NumPy array of edges (real branch points
         between which the density is positive). Plain Python (data-dependent size)."""
         R = float(self.spectral_radius())
-        bp = np.asarray(self.branch_points())
+        bp = np.asarray(self.trimmed().branch_points())
         real = bp[(np.abs(bp.imag) <= 1e-6 * (np.abs(bp) + R)) & (np.abs(bp) <= 100 * R)].real
         cand = np.unique(np.round(np.sort(real) / (1e-12 * R + 1e-300)) * (1e-12 * R + 1e-300))
         if cand.size < 2:

@@ -10,6 +10,7 @@ $w = a_{K-1}(x_0)/a_K'(x_0)$, kept only if the physical branch really has that p
 ($\eta \operatorname{Im} m(x_0 + i\eta) \to w$).
 """
 
+import equinox as eqx
 import jax.numpy as jnp
 
 from ._branch import BranchTracker, stieltjes_branch
@@ -17,15 +18,35 @@ from ._roots import polyroots
 from ._series import laurent_series, spectral_radius
 
 
-def density(c, x, tracker: BranchTracker = BranchTracker()):
-    """Absolutely continuous density at real points x (atoms excluded).
+def _atom_candidates(c, R):
+    """Real roots x0 of a_K with residue w = a_{K-1}(x0)/a_K'(x0) in (0, 1] (no branch check)."""
+    L, K = c.shape[0] - 1, c.shape[1] - 1
+    aK, aK1 = c[:, K], c[:, K - 1]
+    roots = polyroots(aK.astype(jnp.complex128)).roots
+    x0 = jnp.real(roots)
+    real = (jnp.abs(jnp.imag(roots)) <= 1e-8 * (jnp.abs(roots) + R)) & (jnp.abs(roots) <= 1e3 * R)
+    i = jnp.arange(1, L + 1)
+    dak = jnp.polyval((aK[1:] * i)[::-1], x0)
+    w = jnp.polyval(aK1[::-1], x0) / jnp.where(dak == 0, jnp.inf, dak)
+    ok = real & (w > 1e-10) & (w <= 1 + 1e-6) & jnp.isfinite(w)
+    return x0, jnp.where(ok, w, 0.0)
 
-    A query that falls on an atom (where $m$ has a pole) is moved off it by
+
+def _radius(c, tracker):
+    R = spectral_radius(laurent_series(c, tracker.series_terms))
+    return jnp.where(R > 0, R, 1.0)
+
+
+@eqx.filter_jit
+def density(c, x, tracker: BranchTracker = BranchTracker()):
+    r"""Absolutely continuous density at real points x (atoms excluded).
+
+    A query that falls on an atom candidate (a pole of some branch) is moved off it by
     $10^{-7}(|x_0| + R)$, where the atom's contribution to $\operatorname{Im} m$ vanishes.
     """
     x = jnp.asarray(x, dtype=jnp.float64)
-    pos, w = atoms(c, tracker)
-    R = spectral_radius(laurent_series(c, tracker.series_terms))
+    R = _radius(c, tracker)
+    pos, w = _atom_candidates(c, R)
     gap = 1e-7 * (jnp.abs(pos) + R)
     near = (jnp.abs(x[..., None] - pos) <= gap) & (w > 0)
     shift = jnp.sum(jnp.where(near, pos + gap - x[..., None], 0.0), axis=-1)
@@ -33,24 +54,13 @@ def density(c, x, tracker: BranchTracker = BranchTracker()):
     return jnp.maximum(jnp.imag(m), 0.0) / jnp.pi, status
 
 
+@eqx.filter_jit
 def atoms(c, tracker: BranchTracker = BranchTracker()):
     """(positions (L,), weights (L,)); weight 0 in slots that are not atoms of the physical branch."""
-    L, K = c.shape[0] - 1, c.shape[1] - 1
-    aK = c[:, K]
-    aK1 = c[:, K - 1]
-    R = spectral_radius(laurent_series(c, tracker.series_terms))
-    R = jnp.where(R > 0, R, 1.0)
-    roots = polyroots(aK.astype(jnp.complex128)).roots
-    x0 = jnp.real(roots)
-    real = jnp.abs(jnp.imag(roots)) <= 1e-8 * (jnp.abs(roots) + R)
-    real = real & (jnp.abs(roots) <= 1e3 * R)
-    i = jnp.arange(L + 1)
-    dak = jnp.polyval((aK[1:] * i[1:])[::-1], x0)
-    ak1 = jnp.polyval(aK1[::-1], x0)
-    w_res = ak1 / jnp.where(dak == 0, jnp.inf, dak)
+    R = _radius(c, tracker)
+    x0, w_res = _atom_candidates(c, R)
     eta = 1e-7 * (jnp.abs(x0) + 1e-3 * R)
     m, _ = stieltjes_branch(c, x0 + 1j * eta, tracker)
     w_phys = eta * jnp.imag(m)
-    agree = jnp.abs(w_phys - w_res) <= 1e-3 * jnp.abs(w_res) + 1e-6
-    keep = real & agree & (w_res > 1e-10) & (w_res <= 1 + 1e-6) & jnp.isfinite(w_res)
+    keep = (w_res > 0) & (jnp.abs(w_phys - w_res) <= 1e-3 * w_res)
     return jnp.where(keep, x0, 0.0), jnp.where(keep, w_res, 0.0)

@@ -7,6 +7,9 @@ $y = m\beta_c/\alpha$, $\alpha = c_0 zm + c_0 - 1$, $\beta_c = c\,zm + c - 1$.
 
 import math
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -130,6 +133,7 @@ def evolve_deformed(c, t, c0):
     return Q / jnp.max(jnp.abs(Q))
 
 
+@functools.partial(jax.jit, static_argnums=2)
 def evolve_coeffs(c, t, kind: str, ratio=None):
     """Dispatch on the decompression kind (static)."""
     if kind == "free":

@@ -12,11 +12,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._custom_types import Array, ArrayLike, Bool, Complex, Float
+from ._custom_types import Array, ArrayLike, Bool, Complex, Float, Num
 
 
 class Roots(NamedTuple):
-    """Roots of one polynomial with their quality.
+    r"""Roots of one polynomial with their quality.
 
     - `roots`: the K roots (a root "at infinity" of a vanishing leading coefficient comes
       back as a huge finite number).
@@ -103,7 +103,8 @@ def _initial_guess(a):
     return radius * jnp.exp(1j * angle)
 
 
-def polyroots(a: Complex[ArrayLike, " Kp1"], solver: Aberth = Aberth()) -> Roots:
+@eqx.filter_jit
+def polyroots(a: Num[ArrayLike, "..."], solver: Aberth = Aberth()) -> Roots:
     r"""All K roots of $p(x) = \sum_{j=0}^{K} a_j x^j$ (ascending coefficients).
 
     Aberth–Ehrlich: with $w_k = p(x_k)/p'(x_k)$,

@@ -7,6 +7,8 @@ of $D_r$ nearest $-1$, and each further order is linear:
 $D_r'(S_0) S_k + [w^{k}]\big(\sum_{d \le r} w^{r-d} D_d(S_{<k})\big) = 0$.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -27,6 +29,7 @@ def _diagonal_table(L: int, K: int):
     return ds, tuple(np.asarray(v) for v in (rows, cols, src_i, src_j))
 
 
+@functools.partial(jax.jit, static_argnums=1)
 def laurent_series(c, n_terms: int):
     """Coefficients S_0..S_{n_terms-1} of m(z) = sum_k S_k z^{-k-1} (physical branch at infinity)."""
     c = jnp.asarray(c, dtype=jnp.float64)
