@@ -11,6 +11,7 @@ $w = a_{K-1}(x_0)/a_K'(x_0)$, kept only if the physical branch really has that p
 """
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ._branch import BranchTracker, stieltjes_branch
@@ -49,7 +50,7 @@ def density(c, x, tracker: BranchTracker = BranchTracker()):
     pos, w = _atom_candidates(c, R)
     gap = 1e-7 * (jnp.abs(pos) + R)
     near = (jnp.abs(x[..., None] - pos) <= gap) & (w > 0)
-    shift = jnp.sum(jnp.where(near, pos + gap - x[..., None], 0.0), axis=-1)
+    shift = jax.lax.stop_gradient(jnp.sum(jnp.where(near, pos + gap - x[..., None], 0.0), axis=-1))
     m, status = stieltjes_branch(c, (x + shift).astype(jnp.complex128), tracker)
     return jnp.maximum(jnp.imag(m), 0.0) / jnp.pi, status
 

@@ -5,6 +5,7 @@ solver is pure `jnp`, fixed-shape and `vmap`-able, so thousands of polynomials a
 at once on a GPU.
 """
 
+import functools
 from typing import NamedTuple
 
 import equinox as eqx
@@ -118,12 +119,18 @@ def polyroots(a: Num[ArrayLike, "..."], solver: Aberth = Aberth()) -> Roots:
     - `a`: complex or real array `(K+1,)`, `a[j]` multiplies $x^j$; `K >= 1`.
     - `solver`: an [`Aberth`][] instance (iteration budget and tolerance).
 
+    Differentiable: a simple root moves by $dr = -\sum_j da_j r^j / p'(r)$.
+
     **Returns:** a [`Roots`][] tuple `(roots, backward_error, converged)`.
     """
     a = jnp.asarray(a)
     if a.ndim != 1 or a.shape[0] < 2:
         raise ValueError(f"polyroots needs a 1-D coefficient array of length >= 2; got shape {a.shape}.")
-    a = a.astype(jnp.complex128)
+    return _polyroots(a.astype(jnp.complex128), solver)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _polyroots(a, solver: Aberth) -> Roots:
     K = a.shape[0] - 1
     scale = jnp.max(jnp.abs(a))
     a = a / jnp.where(scale == 0, 1.0, scale)
@@ -165,3 +172,15 @@ def polyroots(a: Num[ArrayLike, "..."], solver: Aberth = Aberth()) -> Roots:
         x = jnp.where(berr_new < berr, x_new, x)
     _, berr = _eval_ratio(a, x)
     return Roots(x, berr, jnp.all(berr <= 1e3 * solver.rtol))
+
+
+@_polyroots.defjvp
+def _polyroots_jvp(solver, primals, tangents):
+    (a,), (da,) = primals, tangents
+    out = _polyroots(a, solver)
+    r = out.roots
+    K = a.shape[0] - 1
+    dp = jnp.polyval((a[1:] * jnp.arange(1, K + 1))[::-1], r)
+    dr = -jnp.polyval(da[::-1], r) / jnp.where(dp == 0, jnp.inf, dp)
+    zeros = jax.tree.map(jnp.zeros_like, (out.backward_error,))[0]
+    return out, Roots(dr, zeros, np.zeros((), dtype=jax.dtypes.float0))

@@ -126,7 +126,7 @@ def test_grad_wrt_coefficients_matches_finite_differences(what):
         return jnp.sum(curve.density(pts) ** 2)
 
     c0 = cur.coeffs
-    g = np.asarray(jax.jit(jax.grad(f))(c0))
+    g = np.array(jax.jit(jax.grad(f))(c0))
     fd = np.zeros_like(g)
     for idx in np.ndindex(*c0.shape):
         if idx == (c0.shape[0] - 1, 0):

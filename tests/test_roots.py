@@ -52,3 +52,17 @@ def test_status_reports_non_convergence():
 def test_grad_free_and_bad_input():
     with pytest.raises(ValueError, match="coefficient array"):
         polyroots(jnp.ones((2, 3)))
+
+
+def test_roots_are_differentiable():
+    a = jnp.array([2.0, -3.0, 1.0, 0.5])
+
+    def f(a):
+        return jnp.sum(jnp.abs(polyroots(a).roots) ** 2)
+
+    g = jax.grad(f)(a)
+    h = 1e-6
+    for i in range(4):
+        e = jnp.zeros(4).at[i].set(h)
+        fd = (np.sum(np.abs(np.roots((a + e)[::-1])) ** 2) - np.sum(np.abs(np.roots((a - e)[::-1])) ** 2)) / (2 * h)
+        assert float(g[i]) == pytest.approx(fd, rel=1e-6)
