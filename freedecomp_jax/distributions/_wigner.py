@@ -1,0 +1,58 @@
+"""The Wigner semicircle law."""
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import PRNGKeyArray
+
+from .._curve import SpectralCurve
+from .._custom_types import Array, Complex, Float, RealScalarLike
+from .._x64 import check_x64
+from ._base import AbstractDistribution, scalar_param, symmetric_gaussian, tau_param
+
+
+class Wigner(AbstractDistribution):
+    r"""Wigner semicircle law of radius $r$ (variance $r^2/4$).
+
+    Curve: $\tfrac{r^2}{4} m^2 + z m + 1 = 0$, degrees (1, 2). Density
+    $\rho(x) = 2\sqrt{r^2 - x^2}/(\pi r^2)$ on $[-r, r]$, Stieltjes
+    $m(z) = 2/(-z - \sqrt{z - r}\sqrt{z + r})$. Free decompression: $r \to r\sqrt\tau$.
+
+    **Arguments:**
+
+    - `r`: radius $r > 0$ of the support.
+    """
+
+    r: Float[Array, ""]
+
+    def __init__(self, r: RealScalarLike):
+        check_x64()
+        self.r = scalar_param("r", r, hint="r is the radius of the semicircle (twice the standard deviation).")
+
+    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
+        zero, one = jnp.zeros(()), jnp.ones(())
+        coeffs = jnp.stack([jnp.stack([one, zero, self.r**2 / 4]), jnp.stack([zero, one, zero])])
+        return SpectralCurve(coeffs, n0)
+
+    def _density(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+        inside = jnp.abs(x) < self.r
+        xs = jnp.where(inside, x, 0.0)
+        return jnp.where(inside, 2 * jnp.sqrt(self.r**2 - xs**2) / (jnp.pi * self.r**2), 0.0)
+
+    def _stieltjes_upper(self, z: Complex[Array, "*shape"]) -> Complex[Array, "*shape"]:
+        s = jnp.sqrt(z - self.r) * jnp.sqrt(z + self.r)
+        return 2.0 / (-z - s)
+
+    def support(self) -> Float[np.ndarray, "k 2"]:
+        r = float(self.r)
+        return np.array([[-r, r]])
+
+    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
+        return np.zeros(0), np.zeros(0)
+
+    def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
+        r"""Symmetric Gaussian matrix $(G + G^\top)/\sqrt2 \cdot r/(2\sqrt n)$."""
+        return symmetric_gaussian(key, n) * (self.r / (2 * jnp.sqrt(float(n))))
+
+    def decompress(self, tau: RealScalarLike) -> "Wigner":
+        r"""The law at size $\tau n$: $r \to r\sqrt\tau$ (the variance grows like $\tau$)."""
+        return Wigner(self.r * jnp.sqrt(tau_param(tau)))
