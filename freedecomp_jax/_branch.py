@@ -3,8 +3,9 @@ r"""The physical branch $m(z)$ of a spectral curve: seed at a tall point, contin
 For a query $z = x + iy$ ($y \ge 0$; $y < 0$ by Schwarz reflection $m(\bar z) = \overline{m(z)}$):
 
 1. **Seed** at $x + iY$ with $Y = $ `seed_factor` $\cdot R$, $R$ the root-test radius of the
-   curve's Laurent series at infinity. There the series converges geometrically, so the
-   physical root is the root of $P(x+iY, \cdot)$ nearest the truncated series.
+   curve's Laurent series at infinity. There the series converges geometrically, so Newton
+   on $P(x+iY, \cdot)$ started from the truncated series lands on the physical root (if it
+   lands more than $10^{-3}$ away, the seed is flagged ambiguous).
 2. **Continue** down in $s = \log y$ to the floor $y_f = $ `floor_rel`$\cdot(|x| + 10^{-6}R)$
    (or to $y$ itself if higher): Heun predictor with $dm/ds = i y\, m'(z)$,
    $m' = -P_z/P_m$, Newton corrector on $P(z, \cdot) = 0$; a step is accepted when Newton
@@ -26,8 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._poly import m_coeffs, polyval2
-from ._roots import polyroots
+from ._poly import polyval2
 from ._series import laurent_series, series_eval, spectral_radius
 
 
@@ -94,16 +94,11 @@ def _dm_ds(c, z, y, m):
 
 
 def _seed(c, x, Y, S):
-    """Root of P(x + iY, .) nearest the Laurent series, and whether the match is unambiguous."""
+    """Newton on P(x + iY, .) from the Laurent series; ambiguous if it lands elsewhere."""
     zs = x + 1j * Y
-    rts = polyroots(m_coeffs(c, zs)).roots
     target = series_eval(S, zs)
-    d = jnp.abs(rts - target)
-    k = jnp.argmin(d)
-    m0 = rts[k]
-    d_sorted = jnp.sort(d)
-    rel = d_sorted[0] / jnp.abs(target)
-    ambiguous = (rel > 1e-3) | (d_sorted[0] > 0.1 * d_sorted[1])
+    m0, _, resid = _newton(c, zs, target, 8)
+    ambiguous = (jnp.abs(m0 - target) > 1e-3 * jnp.abs(target)) | (resid > 1e-10)
     return m0, ambiguous
 
 
@@ -115,7 +110,6 @@ def _track_point(c, z, S, R, tracker: BranchTracker):
     y_end = jnp.maximum(y, floor)
     Y = jnp.maximum(tracker.seed_factor * R, 2.0 * y_end)
     m0, ambiguous = _seed(c, x, Y, S)
-    m0, _, _ = _newton(c, x + 1j * Y, m0, 2)
     s_end = jnp.log(y_end)
 
     def cond(state):
@@ -138,12 +132,15 @@ def _track_point(c, z, S, R, tracker: BranchTracker):
         err = jnp.abs(m_corr - m_pred)
         scale = jnp.abs(m_corr) + jnp.abs(m)
         converged = (last <= 1e-9 * scale) | (resid <= 1e-13)
-        close = err <= 0.1 * move + 1e-12 * scale
+        # attainable accuracy of a root of P(z1, .) in double precision: eps * sum|terms| / |P_m|
+        noise = 1e3 * jnp.finfo(jnp.float64).eps * polyval2(jnp.abs(c), jnp.abs(z1), jnp.abs(m_corr))
+        noise = noise / (jnp.abs(polyval2(c, z1, m_corr, 0, 1)) + 1e-300) + 1e-14 * scale
+        close = err <= 0.1 * move + noise
         herglotz = jnp.imag(m_corr) >= -1e-12 * scale
         ok = converged & close & herglotz & jnp.isfinite(m_corr)
         s_new = jnp.where(ok, s1, s)
         m_new = jnp.where(ok, m_corr, m)
-        grow = jnp.where(err <= 0.01 * move + 1e-12 * scale, 2.0, 1.25)
+        grow = jnp.where(err <= 0.01 * move + noise, 2.0, 1.25)
         h_new = jnp.where(ok, jnp.maximum(h_try * grow, -tracker.max_log_step), h_try / 2)
         failed = jnp.abs(h_new) < 1e-10
         return k + 1, s_new, m_new, h_new, failed

@@ -3,7 +3,7 @@ r"""Laurent series of the physical branch at infinity, and the moments it encode
 With $w = 1/z$ and $m = w\,S(w)$, $S(w) = \sum_k S_k w^k$, the moments are $\mu_k = -S_k$.
 Grouping $P(1/w, wS) = \sum_d w^{-d} D_d(S)$ by diagonals $d = i - j$ with
 $D_d(\mu) = \sum_j c_{j+d,j}\mu^j$, the top non-zero diagonal $r$ fixes $S_0$ as the root
-of $D_r$ nearest $-1$, and each further order is linear:
+of $D_r$ reached by Newton from $-1$, and each further order is linear:
 $D_r'(S_0) S_k + [w^{k}]\big(\sum_{d \le r} w^{r-d} D_d(S_{<k})\big) = 0$.
 """
 
@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._roots import polyroots
 
 
 def _diagonal_table(L: int, K: int):
@@ -42,16 +41,25 @@ def laurent_series(c, n_terms: int):
     r_idx = jnp.max(jnp.where(nonzero, jnp.arange(len(ds)), 0))
     r = jnp.asarray(ds)[r_idx]
     Dr = D[r_idx]
-    rts = polyroots(Dr.astype(jnp.complex128)).roots
-    S0 = jnp.real(rts[jnp.argmin(jnp.abs(rts + 1.0))])
+    # S_0: the root of D_r nearest -1 (unit mass), by Newton from -1.
+    def newton(_, mu):
+        val = jnp.polyval(Dr[::-1], mu)
+        der = jnp.polyval((Dr[1:] * jnp.arange(1, K + 1))[::-1], mu)
+        return mu - jnp.where(der == 0, 0.0, val / jnp.where(der == 0, 1.0, der))
+
+    S0 = jax.lax.fori_loop(0, 30, newton, jnp.asarray(-1.0, c.dtype))
     dDr = jnp.sum(Dr[1:] * jnp.arange(1, K + 1) * S0 ** jnp.arange(K))
     N = n_terms
     dvals = jnp.asarray(ds)
 
+    lower = np.subtract.outer(np.arange(N), np.arange(N))  # i - j
+
     def body(k, S):
+        # truncated products with S as a lower-triangular Toeplitz matrix (no convolutions)
+        T = jnp.where(lower >= 0, S[np.clip(lower, 0, N - 1)], 0.0)
         pows = [jnp.zeros(N).at[0].set(1.0)]
         for _ in range(K):
-            pows.append(jnp.convolve(pows[-1], S)[:N])
+            pows.append(T @ pows[-1])
         P = jnp.stack(pows)  # (K+1, N)
         ser = D @ P  # (n_diag, N): series of D_d(S)
         idx = k - r + dvals
