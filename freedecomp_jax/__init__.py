@@ -6,10 +6,19 @@ Pipeline: eigenvalues -> fit (SpectralCurve) -> physical branch -> evolution in 
 
 import importlib.metadata
 
-from . import distributions as distributions
+from . import data as data, distributions as distributions
 from ._branch import BranchTracker as BranchTracker
 from ._curve import SpectralCurve as SpectralCurve
+from ._decompress import DecompressConfig as DecompressConfig, decompress as decompress, eigvalsh as eigvalsh
+from ._fit import (
+    FitConfig as FitConfig,
+    FitDiagnostics as FitDiagnostics,
+    fit as fit,
+    fit_with_diagnostics as fit_with_diagnostics,
+)
 from ._roots import Aberth as Aberth, Roots as Roots, polyroots as polyroots
+from ._spectrum import Spectrum as Spectrum, evolve_moments as evolve_moments
+from ._stieltjes import PointGeometry as PointGeometry, empirical_stieltjes as empirical_stieltjes
 
 try:
     __version__ = importlib.metadata.version("freedecomp_jax")

@@ -27,9 +27,9 @@ def _ntk(args) -> int:
         ("small spectrum as is", as_is_baseline(small, args.n)),
         (f"small spectrum rescaled by sqrt(n/m) about its mean", rescaled_baseline(small, args.n0, args.n)),
     ]
-    print(f"\n{'prediction':<48}{'KS':>8}{'W1/std':>10}")
+    print(f"\n{'prediction':<54}{'KS':>8}{'W1/std':>10}")
     for name, eig in rows:
-        print(f"{name:<48}{ks_distance(eig, truth):>8.4f}{wasserstein1(eig, truth) / std:>10.4f}")
+        print(f"{name:<54}{ks_distance(eig, truth):>8.4f}{wasserstein1(eig, truth) / std:>10.4f}")
     dense = ntk_eigvalsh_seconds().get(args.n)
     print(f"\nfit + decompress + quantiles: {elapsed:.1f} s (first call, compilation included)", end="")
     print(f"; dense eigvalsh of the {args.n}x{args.n} matrix took {dense:.0f} s" if dense else "")

@@ -1,0 +1,162 @@
+"""Decompression of exact curves: the flow against closed-form decompressed laws."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from freedecomp_jax import distributions as D
+from freedecomp_jax._curve import SpectralCurve
+from freedecomp_jax._decompress import FLOW_FAILED, INITIAL_BRANCH, OK, ON_ATOM, SWITCHED, DecompressConfig, decompress
+from freedecomp_jax._poly import polyval2
+
+TAUS = np.array([2.0, 8.0, 64.0])
+N0 = 1000.0
+
+# (law at n0, kind, ratio); FreeLevy at n0 is the 1-bulk law that splits into 3 bulks by tau = 4
+LAWS = {
+    "wigner": (D.Wigner(2.0), "free", None),
+    "mp": (D.MarchenkoPastur(0.3), "free", None),  # atom at 0 born when 0.3 tau crosses 1 (tau = 8, 64)
+    "free_levy": (D.FreeLevy([2.0, 5.5], [0.75, 0.25], 0.1, 0.0, 0.4).decompress(0.25), "free", None),
+    "cfp": (D.CompoundFreePoisson([2.0, 5.5], [0.75, 0.25], 0.1), "free", None),
+    "dmp": (D.DeformedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], 0.05), "deformed", 0.05),  # zero atom born at c = 1
+}
+
+
+P = 1201  # one grid size for every test, so that compiled solves are shared
+
+
+def _grid(laws):
+    """Union of grids covering each target support, plus 0 (where atoms sit)."""
+    parts = [np.zeros(1)]
+    for law in laws:
+        sup = np.asarray(law.support())
+        lo, hi = sup.min(), sup.max()
+        pad = 0.05 * (hi - lo)
+        parts.append(np.linspace(lo - pad, hi + pad, (P - 1) // len(laws)))
+    x = np.unique(np.concatenate(parts))
+    assert x.size == P
+    return x
+
+
+MP = D.MarchenkoPastur(0.3)
+X_MP = _grid([MP.decompress(tau) for tau in TAUS])
+
+
+def _scaled_residual(coeffs, z, m):
+    """|P(z, m)| / sum_ij |c_ij| |z|^i |m|^j."""
+    return np.asarray(jnp.abs(polyval2(coeffs, z, m)) / polyval2(jnp.abs(coeffs), jnp.abs(z), jnp.abs(m)))
+
+
+@pytest.mark.parametrize("name", list(LAWS))
+def test_exact_laws(name):
+    law, kind, ratio = LAWS[name]
+    targets = [law.decompress(tau) for tau in TAUS]
+    x = _grid(targets)
+    spec = decompress(law.curve(N0), x, N0 * TAUS, kind=kind, ratio=ratio)
+    assert spec.density.shape == (TAUS.size, x.size)
+    for k, (tau, target) in enumerate(zip(TAUS, targets)):
+        s = spec[k]
+        status = np.asarray(s.status)
+        assert np.all((status == OK) | (status == ON_ATOM) | (status == SWITCHED))
+        assert np.mean(status == SWITCHED) <= 0.01  # exact curves: the flow stays on the physical sheet
+        rho = np.asarray(s.density)
+        assert np.all(np.isfinite(rho)) and np.all(rho >= 0)
+        l1 = np.trapezoid(np.abs(rho - np.asarray(target.density(x))), x)
+        assert l1 <= 1e-3, (name, tau, l1)
+        # atoms at size n
+        pos, w = np.asarray(s.atoms[0]), np.asarray(s.atoms[1])
+        ex_pos, ex_w = target.atoms()
+        kept = w > 0
+        assert kept.sum() == len(ex_w), (name, tau, pos, w)
+        np.testing.assert_allclose(np.sort(pos[kept]), np.sort(ex_pos), atol=1e-4)
+        np.testing.assert_allclose(w[kept][np.argsort(pos[kept])], np.asarray(ex_w)[np.argsort(ex_pos)], atol=1e-4)
+        assert np.all(status[np.isin(x, ex_pos)] == ON_ATOM)
+        # independent check: the closed-form evolved curve vanishes at every returned m
+        evolved = law.curve(N0).evolve(np.log(tau), kind=kind, ratio=ratio)
+        ok = (status == OK) | (status == SWITCHED)
+        res = _scaled_residual(evolved.coeffs, jnp.asarray(x[ok]) + 0j, s.m[ok])
+        assert res.max() <= 1e-8, (name, tau, res.max())
+
+
+def test_jit_vmap_over_curves_equals_loop():
+    curves = [D.MarchenkoPastur(lam).curve(N0) for lam in np.linspace(0.2, 0.9, 8)]
+    stacked = jax.tree.map(lambda *a: jnp.stack(a), *curves)
+    batched = jax.jit(jax.vmap(lambda c: decompress(c, X_MP, 8 * N0).density))(stacked)
+    looped = [decompress(c, X_MP, 8 * N0) for c in curves]
+    assert looped[0].density.shape == (P,) and looped[0].size.shape == () and looped[0].atoms[1].ndim == 1
+    np.testing.assert_allclose(batched, jnp.stack([s.density for s in looped]), rtol=1e-10, atol=1e-12)
+
+
+def test_grad_matches_finite_differences():
+    f = jnp.cos(jnp.asarray(X_MP))
+
+    def scalar(coeffs):
+        spec = decompress(SpectralCurve(coeffs, N0), X_MP, 8 * N0)
+        return jnp.sum(spec.density * f) + jnp.sum(spec.atoms[1])
+
+    c = MP.curve(N0).coeffs
+    g = jax.grad(scalar)(c)
+    eps = 1e-6
+    for i, j in [(0, 0), (0, 1), (1, 1), (1, 2)]:
+        e = jnp.zeros_like(c).at[i, j].set(eps)
+        fd = (scalar(c + e) - scalar(c - e)) / (2 * eps)
+        np.testing.assert_allclose(g[i, j], fd, rtol=1e-3)
+
+
+# A (3, 3) curve fitted (by the reference implementation) to the 1024 eigenvalues of the NTK
+# spectrum shipped with the project: a realistic curve that is not exactly decompressible, so
+# some characteristics end on another sheet (a fake gap holding a quarter of the mass).
+NTK_FIT = np.array(
+    [
+        [4.7760273544364878e-02, 8.0207985054289617e-03, 1.7821415464243295e-03, 7.0208839969756377e-05],
+        [-1.8172183145440854e-01, 1.9079930862547737e-02, -3.0584383192115380e-03, -2.3250059394613163e-04],
+        [-7.7051789500122647e-01, -3.4760701575563457e-01, -4.4383785852862283e-02, -2.1885643336624189e-03],
+        [0.0, -7.7051789498980794e-01, -9.3535010982611938e-02, -2.4755551622448503e-04],
+    ]
+)
+
+
+def test_branch_switch_on_a_fitted_curve():
+    curve = SpectralCurve(NTK_FIT, 1024)
+    n = 50056
+    x = np.linspace(-8.0, 13.0, P)
+    spec = decompress(curve, x, n)
+    status = np.asarray(spec.status)
+    assert np.all((status == OK) | (status == SWITCHED))
+    assert np.sum(status == SWITCHED) > 0
+    # no fake gap: the whole unit mass is there, as in the evolved curve's own physical branch
+    assert abs(float(spec.mass()) - 1.0) <= 1e-2
+    lead = curve.evolve(np.log(n / 1024)).density(x)
+    assert np.trapezoid(np.abs(np.asarray(spec.density) - np.asarray(lead)), x) <= 1e-3
+    res = _scaled_residual(curve.evolve(np.log(n / 1024)).coeffs, jnp.asarray(x) + 0j, spec.m)
+    assert res.max() <= 1e-8
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n=500.0), "smaller than the curve's size"),
+        (dict(x=np.array([0.0, np.nan])), "NaN or inf"),
+        (dict(x=np.zeros(0)), "non-empty"),
+        (dict(kind="deformed"), "needs ratio"),
+        (dict(kind="deformed", ratio=0.0), "ratio must be a positive"),
+        (dict(kind="deformed", ratio=-1.0), "ratio must be a positive"),
+        (dict(kind="other"), "kind must be"),
+        (dict(x=np.array([1.0, 0.0])), "increasing"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    args = dict(curve=D.Wigner(1.0).curve(N0), x=np.linspace(-1, 1, 5), n=2 * N0) | kwargs
+    with pytest.raises(ValueError, match=match):
+        decompress(args.pop("curve"), args.pop("x"), args.pop("n"), **args)
+
+
+def test_no_physical_branch_is_unmissable():
+    curve = SpectralCurve(np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]]), N0)  # "semicircle" of negative variance
+    spec = decompress(curve, X_MP, N0 * TAUS, config=DecompressConfig(throw=False))
+    assert np.all(np.isin(np.asarray(spec.status), [INITIAL_BRANCH, FLOW_FAILED]))
+    assert np.all(np.isnan(np.asarray(spec.density)))
+    with pytest.raises(eqx.EquinoxRuntimeError, match="decompress failed"):
+        decompress(curve, X_MP, N0 * TAUS)

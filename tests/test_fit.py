@@ -1,0 +1,336 @@
+"""Fitting a spectral curve to eigenvalues (`freedecomp_jax._fit`, `freedecomp_jax._stieltjes`).
+
+Ground truths: closed-form laws sampled with `.sample_matrix`; a random principal submatrix
+of size m has the compressed law `.decompress(m / n)`.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from freedecomp_jax import distributions as D
+from freedecomp_jax._curve import SpectralCurve
+from freedecomp_jax._fit import FitConfig, fit, fit_with_diagnostics, zero_tolerance
+from freedecomp_jax._stieltjes import PointGeometry, empirical_stieltjes, fit_points
+
+NTK = "/work/shared/data/ntk_resnet50_cifar"
+M = 1000  # submatrix size of the acceptance tests
+
+
+@functools.cache
+def _density_fn():
+    return jax.jit(lambda c, x: SpectralCurve(c).density_with_status(x))
+
+
+def _density(curve, x):
+    rho, status = _density_fn()(curve.coeffs, jnp.asarray(x))
+    return np.asarray(rho), np.asarray(status)
+
+
+@functools.cache
+def _atoms_fn():
+    return jax.jit(lambda c: SpectralCurve(c).atoms())
+
+
+def _atoms(curve):
+    positions, weights = _atoms_fn()(curve.coeffs)
+    return np.asarray(positions), np.asarray(weights)
+
+
+def _l1(curve, law):
+    """int |rho_fit - rho_law| dx over the law's support widened by 10% (absolutely continuous parts)."""
+    supp = np.asarray(law.support())
+    lo, hi = supp.min(), supp.max()
+    x = np.linspace(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo), 4001)
+    rho, status = _density(curve, x)
+    assert np.all(status == 0)
+    return float(np.trapezoid(np.abs(rho - np.asarray(law.density(x))), x))
+
+
+LAWS = {
+    "mp": (lambda: D.MarchenkoPastur(0.1), 2000, (1, 2)),
+    "wigner": (lambda: D.Wigner(1.0), 2000, (1, 2)),
+    "freelevy": (lambda: D.FreeLevy([2.0, 5.5], [0.75, 0.25], 0.1, 0.0, 0.4), 4000, (1, 4)),
+    "cfp": (lambda: D.CompoundFreePoisson([2.0, 5.5], [0.75, 0.25], 0.1), 4000, (1, 3)),
+    "dmp": (lambda: D.DeformedMarchenkoPastur([2.0, 5.5], [0.75, 0.25], 0.5), 2000, (2, 3)),
+}
+
+
+@functools.cache
+def _law_sample(name):
+    """Eigenvalues of a random principal M x M submatrix of an n x n sample, and the compressed law."""
+    make, n, deg = LAWS[name]
+    law = make()
+    key_a, key_i = jax.random.split(jax.random.PRNGKey(sorted(LAWS).index(name)))
+    a = np.asarray(law.sample_matrix(key_a, n))
+    idx = np.sort(np.asarray(jax.random.choice(key_i, n, (M,), replace=False)))
+    eigs = np.linalg.eigvalsh(a[np.ix_(idx, idx)])
+    return eigs, law.decompress(M / n), deg
+
+
+# ------------------------------------------------------------------------- data
+
+
+def test_empirical_stieltjes_closed_form_and_padding():
+    eigs = jnp.array([-1.0, 0.5, 2.0])
+    z = jnp.array([1j, 2.0 + 0.5j, -3.0 + 0.1j])
+    expected = np.mean(1.0 / (np.asarray(eigs)[None, :] - np.asarray(z)[:, None]), axis=1)
+    assert np.allclose(empirical_stieltjes(eigs, z), expected, rtol=1e-14)
+    # weights: zero-weight padding changes nothing, weights act as multiplicities
+    padded = jnp.array([-1.0, 0.5, 2.0, 123.0, -7.0])
+    assert np.allclose(empirical_stieltjes(padded, z, jnp.array([1.0, 1, 1, 0, 0])), expected, rtol=1e-14)
+    doubled = empirical_stieltjes(eigs, z, jnp.array([2.0, 1.0, 1.0]))
+    assert np.allclose(doubled, (2 / (-1 - z) + 1 / (0.5 - z) + 1 / (2 - z)) / 4, rtol=1e-14)
+    # derivative in the eigenvalues: d/d lambda_k = -w_k / (lambda_k - z)^2 / sum w
+    g = jax.grad(lambda e: jnp.real(empirical_stieltjes(e, z[0])))(eigs)
+    assert np.allclose(g, np.real(-1.0 / (np.asarray(eigs) - complex(z[0])) ** 2) / 3, rtol=1e-12)
+
+
+def test_fit_points_follow_the_data():
+    geom = PointGeometry()
+    eigs = jnp.asarray(np.random.default_rng(0).uniform(-1.0, 2.0, 300))
+    w = jnp.ones(300)
+    z, pw = fit_points(eigs, w, False, geom)
+    assert z.shape == (geom.n_points,) and pw.shape == (geom.n_points,)
+    assert np.all(np.imag(z) > 0)
+    assert 0.5 < float(jnp.mean(pw)) < 1.0  # only points hugging the ends are masked
+    # affine equivariance: the geometry comes from the data, not from constants
+    z2, pw2 = fit_points(3.0 * eigs + 100.0, w, False, geom)
+    assert np.allclose(z2, 3.0 * z + 100.0, rtol=1e-12)
+    assert np.array_equal(pw, pw2)
+    # zero-weight entries are ignored
+    z3, _ = fit_points(jnp.concatenate([eigs, jnp.array([50.0, -50.0])]), jnp.concatenate([w, jnp.zeros(2)]), False, geom)
+    assert np.allclose(z3, z, rtol=1e-13)
+
+
+def test_log_points_sample_every_decade_at_its_own_scale():
+    eigs = jnp.asarray(10.0 ** np.random.default_rng(1).uniform(-6.0, 0.0, 2000))
+    z, pw = fit_points(eigs, jnp.ones(2000), True, PointGeometry())
+    z, pw = np.asarray(z), np.asarray(pw)
+    assert np.all(np.imag(z) > 0)
+    rel_height = np.imag(z) / np.abs(z)
+    for decade in range(-6, 0):
+        sel = (np.abs(z) >= 10.0**decade) & (np.abs(z) < 10.0 ** (decade + 1)) & (pw > 0)
+        assert sel.sum() >= 20, decade
+        # heights relative to the local scale cover the same range in every decade
+        assert rel_height[sel].max() > 0.6 and rel_height[sel].min() < 0.4
+
+
+# ------------------------------------------------------------------------- exact zeros
+
+
+def test_zero_tolerance_tells_exact_zeros_from_a_tiny_bulk():
+    """Rank-deficient PSD matrix with a bulk 1e-9 below the top: zeros are counted, the tiny bulk is not, at every nested size."""
+    rng = np.random.default_rng(2)
+    n, r_big, r_tiny = 600, 300, 150
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    s = np.concatenate([rng.uniform(1.0, 3.0, r_big), 1e-9 * rng.uniform(1.0, 10.0, r_tiny), np.zeros(n - r_big - r_tiny)])
+    a = (q * s) @ q.T
+    a = (a + a.T) / 2
+    order = rng.permutation(n)
+    for size in (n, 500, 460):
+        idx = order[:size]
+        lam = np.linalg.eigvalsh(a[np.ix_(idx, idx)])
+        tol = float(zero_tolerance(lam))
+        assert np.sum(np.abs(lam) <= tol) == size - r_big - r_tiny
+        tiny = np.sort(np.abs(lam))[size - r_big - r_tiny : size - r_big]
+        assert tiny.min() > 10 * tol and tiny.max() < 1e-7  # the tiny bulk survives, far above the threshold
+    # float32 eigenvalues carry float32 precision: the threshold scales with the input's eps
+    assert float(zero_tolerance(lam, eps=float(np.finfo(np.float32).eps))) > 1e8 * tol
+
+
+# ------------------------------------------------------------------------- closed-form laws
+
+
+@pytest.mark.xfail(reason="issue 3 open: the fitted curve's FitDiagnostics.valid (branch tracked everywhere, mass within 1e-3) does not yet hold for these laws", strict=False)
+@pytest.mark.parametrize("name", sorted(LAWS))
+def test_fit_with_true_degrees(name):
+    eigs, law, deg = _law_sample(name)
+    curve, diag = fit_with_diagnostics(eigs, deg)
+    l1 = _l1(curve, law)
+    print(f"{name}: deg {deg} L1 {l1:.4f} mismatch {float(diag.mismatch):.2e} mass {float(diag.mass):.5f}")
+    assert l1 <= 0.05
+    assert bool(diag.valid)
+    assert diag.deg == deg and float(curve.n0) == M
+    assert float(diag.loss) <= float(diag.loss_start)
+    # exact zeros are an atom of weight = their fraction, carried by the curve itself
+    zeros = np.sum(np.abs(eigs) <= float(diag.zero_tolerance))
+    assert float(diag.atom_weight) == zeros / M
+    if name == "cfp":
+        assert zeros > 0
+        positions, weights = _atoms(curve)
+        assert np.isclose(weights.sum(), zeros / M, rtol=1e-6)
+        assert np.allclose(positions[weights > 0], 0.0, atol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(LAWS))
+def test_fit_with_automatic_degrees(name):
+    eigs, law, deg = _law_sample(name)
+    curve, diag = fit_with_diagnostics(eigs)
+    l1 = _l1(curve, law)
+    print(f"{name}: chosen {diag.deg} (true {deg}) L1 {l1:.4f}\n  {diag.reason}")
+    assert l1 <= 0.08
+    assert bool(diag.valid)
+    assert diag.deg in [row[0] for row in diag.candidates] and "deg=None" in diag.reason
+
+
+@pytest.mark.slow
+def test_matrix_input_validates_with_nested_submatrices():
+    make, n, deg = LAWS["freelevy"]
+    law = make()
+    a = np.asarray(law.sample_matrix(jax.random.PRNGKey(7), n))[:M, :M]
+    curve, diag = fit_with_diagnostics(a)
+    assert float(curve.n0) == M
+    assert "nested smaller spectra" in diag.reason
+    assert bool(diag.valid)
+    assert _l1(curve, law.decompress(M / n)) <= 0.08
+
+
+@pytest.mark.xfail(reason="issue 3 open: the fitted curve's FitDiagnostics.valid (branch tracked everywhere, mass within 1e-3) does not yet hold for these laws", strict=False)
+def test_matrix_input_and_nested_sizes():
+    law = D.Wigner(1.0)
+    a = np.asarray(law.sample_matrix(jax.random.PRNGKey(3), 800))
+    eigs = np.linalg.eigvalsh(a)
+    c_matrix = fit(a, (1, 2)).coeffs
+    c_eigs = fit(eigs, (1, 2)).coeffs
+    assert np.allclose(c_matrix, c_eigs, atol=1e-12)
+    # joint fit of nested sizes: the curve describes the largest, the smaller enter by compression
+    small = np.linalg.eigvalsh(a[:400, :400])
+    curve, diag = fit_with_diagnostics({400: small, 800: eigs}, (1, 2))
+    assert float(curve.n0) == 800
+    assert bool(diag.valid)
+    assert _l1(curve, law) <= 0.05
+    same = fit([(small, 400), (eigs, 800)], (1, 2))
+    assert np.allclose(same.coeffs, curve.coeffs, atol=1e-12)
+
+
+# ------------------------------------------------------------------------- real data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [1024, 2048])
+def test_ntk_automatic_degrees(size):
+    eigs = np.load(f"{NTK}/eig_n{size}.npy")
+    curve, diag = fit_with_diagnostics(eigs)
+    print(f"NTK n={size}: {diag.reason}")
+    assert bool(diag.valid)
+    lo, hi = eigs.min(), eigs.max()
+    x = np.linspace(lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo), 8001)
+    rho, status = _density(curve, x)
+    assert np.all(status == 0)  # valid physical branch on the whole grid
+    _, weights = _atoms(curve)
+    assert abs(np.trapezoid(rho, x) + weights.sum() - 1.0) <= 1e-3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["rbf_gram", "mlp_gauss_newton", "mlp_hessian", "random_feature_gram"])
+def test_real_matrices_atoms_versus_tiny_bulks(name):
+    realcases = pytest.importorskip("realcases")
+    case = getattr(realcases, name)()
+    # the full matrix: the zero test finds exactly the structural zeros
+    assert np.sum(np.abs(case.eigenvalues) <= float(zero_tolerance(case.eigenvalues))) == case.n_structural_zeros
+    nested = realcases.nested_submatrix_spectra(case.matrix, [M // 2, M], jax.random.PRNGKey(1))
+    rank = case.n - case.n_structural_zeros
+    counts = {}
+    for size, lam in nested.items():
+        tol = float(zero_tolerance(lam))
+        counts[size] = int(np.sum(np.abs(lam) <= tol))
+        assert counts[size] >= max(size - rank, 0)  # rank bound
+        if name in ("rbf_gram", "random_feature_gram"):  # Gram matrix of generic points: exactly the rank count
+            assert counts[size] == max(size - rank, 0)
+        nonzero = np.abs(lam[np.abs(lam) > tol])
+        assert nonzero.min() > 10 * tol  # zeros and the rest are clearly separated
+        if case.tiny_bulk:  # a bulk of tiny eigenvalues over > 3 decades, not counted as zeros
+            assert nonzero.max() > 1e3 * nonzero.min()
+    # nested consistency (Cauchy interlacing): adding k rows/columns changes the zero count by at most k
+    assert abs(counts[M] - counts[M // 2]) <= M - M // 2
+    sub, zeros = nested[M], counts[M]
+    if name == "random_feature_gram":
+        return  # 10.6 decades: see the issue notes, no valid low-degree curve yet
+    curve, diag = fit_with_diagnostics(sub)
+    print(f"{name}: {diag.deg} log={bool(diag.log)} atom {float(diag.atom_weight):.3f} mass {float(diag.mass):.5f}")
+    assert float(diag.atom_weight) == zeros / M
+    assert bool(diag.log) == (case.psd and case.tiny_bulk)
+    assert bool(diag.valid)
+
+
+# ------------------------------------------------------------------------- transformations
+
+
+def test_vmap_equals_separate_fits_ragged_batch_included():
+    """16 spectra stacked into (16, 200) arrays, the last one with 150 eigenvalues padded by zero weights."""
+    law = D.MarchenkoPastur(0.5)
+    keys = jax.random.split(jax.random.PRNGKey(4), 16)
+    spectra = [jnp.linalg.eigvalsh(law.sample_matrix(k, 200 if i < 15 else 150)) for i, k in enumerate(keys)]
+    eigs = jnp.stack(spectra[:15] + [jnp.concatenate([spectra[15], jnp.zeros(50)])])
+    weights = jnp.ones((16, 200)).at[15, 150:].set(0.0)
+    batched = jax.vmap(lambda e, w: fit(e, (1, 2), weights=w))(eigs, weights)
+    separate = jnp.stack([fit(e, (1, 2)).coeffs for e in spectra])
+    assert np.max(np.abs(batched.coeffs - separate)) <= 1e-8
+    assert np.array_equal(batched.n0, [200.0] * 15 + [150.0])
+
+
+def test_grad_matches_finite_differences():
+    eigs = jnp.linalg.eigvalsh(D.MarchenkoPastur(0.5).sample_matrix(jax.random.PRNGKey(8), 200))
+    x = jnp.linspace(0.2, 2.0, 7)
+
+    @jax.jit
+    def scalar(e):
+        return jnp.sum(fit(e, (1, 2)).density(x) * jnp.arange(1.0, 8.0))
+
+    grad = jax.jit(jax.grad(scalar))(eigs)
+    for k in (3, 100, 190):
+        h = 1e-6 * abs(float(eigs[k]))
+        fd = (scalar(eigs.at[k].add(h)) - scalar(eigs.at[k].add(-h))) / (2 * h)
+        assert abs(float(grad[k]) - float(fd)) <= 1e-4 * abs(float(fd))
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+def _good():
+    return np.linspace(0.5, 2.0, 200)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(eigs=np.array([1.0, np.nan] + [1.5] * 100)), "NaN or inf"),
+        (dict(eigs=np.array([1.0, np.inf] + [1.5] * 100)), "NaN or inf"),
+        (dict(eigs=np.linspace(0.5, 2.0, 30), deg=(2, 3)), "too few"),
+        (dict(eigs=np.triu(np.ones((50, 50)))), "not symmetric"),
+        (dict(eigs=np.linspace(0.5, 2.0, 200) + 0.1j), "complex"),
+        (dict(eigs=np.linspace(-1.0, 2.0, 200), log=True), "log=True"),
+        (dict(eigs=np.ones(200)), "distinct"),
+        (dict(eigs=np.ones((3, 4))), "square"),
+        (dict(eigs=_good(), deg=(1, 1)), "deg_m >= 2"),
+        (dict(eigs=_good(), deg=(1, 2), weights=np.ones(10)), "weights"),
+        (dict(eigs=_good(), deg=(1, 2), n0=0.5), "n0"),
+        (dict(eigs=np.eye(40) + 0.1, n0=7), "n0"),
+    ],
+)
+def test_bad_input_raises_with_advice(kwargs, match):
+    kwargs.setdefault("deg", (1, 2))
+    with pytest.raises(ValueError, match=match):
+        fit(**kwargs)
+
+
+def test_float32_needs_x64_and_is_upcast():
+    eigs32 = np.linspace(0.5, 2.0, 200, dtype=np.float32)
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(ValueError, match="jax_enable_x64"):
+            fit(eigs32, (1, 2))
+    finally:
+        jax.config.update("jax_enable_x64", True)
+    _, diag = fit_with_diagnostics(eigs32, (1, 2))
+    assert float(diag.zero_tolerance) == pytest.approx(200 * np.finfo(np.float32).eps * 2.0)
+
+
+def test_deg_none_is_not_traceable():
+    with pytest.raises(ValueError, match="deg=None"):
+        jax.jit(lambda e: fit(e).coeffs)(jnp.asarray(_good()))

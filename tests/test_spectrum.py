@@ -1,0 +1,190 @@
+"""`Spectrum`: quantities of the decompressed law against closed forms and direct sums."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from freedecomp_jax import distributions as D
+from freedecomp_jax._decompress import decompress
+from freedecomp_jax._spectrum import evolve_moments
+
+N0 = 1000.0
+P = 3001
+
+
+def _grid(law, pad=0.02):
+    sup = np.asarray(law.support())
+    lo, hi = sup.min(), sup.max()
+    return np.linspace(lo - pad * (hi - lo), hi + pad * (hi - lo), P)
+
+
+@pytest.mark.parametrize(
+    "law",
+    [D.Wigner(1.5), D.MarchenkoPastur(0.3), D.CompoundFreePoisson([2.0, 5.5], [0.75, 0.25], 0.1), D.FreeLevy([1.0, 3.0], [0.5, 0.5], 0.7, 0.2, 0.3)],
+)
+@pytest.mark.parametrize("tau", [1.0, 3.0, 40.0])
+def test_evolve_moments_matches_the_decompressed_law(law, tau):
+    mu = evolve_moments(law.curve().moments(8), np.log(tau))
+    exact = law.decompress(tau).curve().moments(8)
+    np.testing.assert_allclose(mu, exact, rtol=1e-10)
+
+
+def test_quantities_with_an_atom():
+    law = D.CompoundFreePoisson([2.0, 5.5], [0.75, 0.25], 0.5)
+    tau = 8.0
+    target = law.decompress(tau)
+    x = np.unique(np.concatenate([[0.0], _grid(target)[1:]]))
+    spec = decompress(law.curve(N0), x, tau * N0)
+    n = int(tau * N0)
+    ev = spec.eigvalsh()
+    assert ev.shape == (n,) and np.all(np.diff(np.asarray(ev)) >= 0)
+    (a,), (w,) = target.atoms()
+    # the atom holds round(w n) of the eigenvalues, exactly at its position
+    assert abs(int(np.sum(np.asarray(ev) == a)) - w * n) <= 1
+    assert abs(float(spec.mass()) - 1.0) <= 1e-4
+    mu_exact = evolve_moments(law.curve().moments(6), np.log(tau))
+    for k in range(7):
+        np.testing.assert_allclose(spec.moment(k), mu_exact[k], rtol=1e-4)
+        np.testing.assert_allclose(spec.moment(k), jnp.mean(ev**k), rtol=1e-3)
+    for p in (1, 2, 3):
+        np.testing.assert_allclose(spec.trace(p), jnp.sum(ev**p), rtol=1e-3)
+        np.testing.assert_allclose(spec.trace(p), n * mu_exact[p], rtol=1e-4)
+    np.testing.assert_allclose(spec.norm(2), jnp.sqrt(jnp.sum(ev**2)), rtol=1e-3)
+    np.testing.assert_allclose(spec.norm(1.5), jnp.sum(jnp.abs(ev) ** 1.5) ** (1 / 1.5), rtol=1e-3)
+    np.testing.assert_allclose(spec.norm(np.inf), jnp.max(jnp.abs(ev)), rtol=1e-12)
+    # the atom at 0 makes the matrix singular
+    sign, logabs = spec.slogdet()
+    assert float(sign) == 0.0 and float(logabs) == -np.inf
+    assert float(spec.cond()) == np.inf
+    # cdf: a jump of w at the atom, 1 beyond the support, and Q(F(x)) = x inside a bulk
+    F = spec.cdf(jnp.array([-1.0, 0.0, x[-1] + 1.0]))
+    np.testing.assert_allclose(F, [0.0, w, 1.0], atol=1e-12)
+    xb = np.linspace(*np.asarray(target.support())[0], 7)[1:-1]
+    np.testing.assert_allclose(spec.quantile(spec.cdf(xb)), xb, rtol=1e-10)
+
+
+def test_slogdet_cond_norm_positive_and_signed():
+    law = D.MarchenkoPastur(0.3)  # tau = 2: MP(0.6), no atom, support in (0, inf)
+    target = law.decompress(2.0)
+    x = _grid(target)
+    spec = decompress(law.curve(N0), x, 2 * N0)
+    ev = spec.eigvalsh()
+    # exact integration of the law's representation: the piecewise-linear interpolant of the
+    # exact density, normalised (its own O(h^1.5) error at the square-root edges is not tested
+    # here), integrated by 20-point Gauss-Legendre in every cell
+    rho = np.asarray(target.density(x))
+    g, gw = np.polynomial.legendre.leggauss(20)
+    h = np.diff(x)[:, None]
+    s = x[:-1, None] + h * (g + 1) / 2
+    lin = np.interp(s, x, rho)
+    mass = np.sum(gw * lin * h / 2)
+    exact_log = np.sum(gw * np.log(np.abs(s)) * lin * h / 2) / mass
+    sign, logabs = spec.slogdet()
+    assert float(sign) == 1.0
+    np.testing.assert_allclose(logabs, 2 * N0 * exact_log, rtol=1e-7)
+    np.testing.assert_allclose(logabs, jnp.sum(jnp.log(ev)), rtol=1e-3)
+    np.testing.assert_allclose(spec.cond(), ev[-1] / ev[0], rtol=1e-12)
+
+    law = D.Wigner(1.0)  # symmetric: half of the eigenvalues negative
+    x = _grid(law.decompress(3.0))
+    spec = decompress(law.curve(N0), x, 3 * N0 + 2)  # n/2 = 1501 negative eigenvalues
+    ev = spec.eigvalsh()
+    sign, logabs = spec.slogdet()
+    assert float(sign) == float(jnp.prod(jnp.sign(ev))) == -1.0
+    np.testing.assert_allclose(logabs, jnp.sum(jnp.log(jnp.abs(ev))), rtol=2e-3)
+    np.testing.assert_allclose(spec.cond(), jnp.max(jnp.abs(ev)) / jnp.min(jnp.abs(ev)), rtol=1e-12)
+
+
+def test_support_edges_and_cusps_free_levy():
+    big = D.FreeLevy([2.0, 5.5], [0.75, 0.25], 0.1, 0.0, 0.4)  # 3 bulks
+    law = big.decompress(0.25)  # 1 bulk at n0; splits twice by tau = 4
+    assert np.asarray(law.support()).shape[0] == 1
+    x = np.linspace(-1.2, 8.2, P)
+    spec = decompress(law.curve(N0), x, 4 * N0)
+    np.testing.assert_allclose(spec.support(), big.support(), atol=1e-9)
+    sizes = N0 * np.array([1.2, 2.5])
+    for s, edges in zip(sizes, spec.edges(sizes)):
+        np.testing.assert_allclose(edges, law.decompress(s / N0).support(), atol=1e-9)
+    # a multi-size spectrum is read one size at a time
+    many = decompress(law.curve(N0), x, sizes)
+    with pytest.raises(ValueError, match="spec\\[k\\]"):
+        many.eigvalsh()
+    assert many[1].eigvalsh().shape == (2500,)
+    cusps = spec.cusps(num=16)
+    assert cusps.shape == (2, 2)
+    for xc, nc in cusps:
+        before = np.asarray(law.decompress(nc / N0 * (1 - 1e-4)).support())
+        after = np.asarray(law.decompress(nc / N0 * (1 + 1e-4)).support())
+        assert after.shape[0] == before.shape[0] + 1
+        gap = after[:-1, 1], after[1:, 0]
+        assert np.any((gap[0] < xc + 1e-3) & (gap[1] > xc - 1e-3))
+
+
+def test_deformed_support_and_merge():
+    law = D.DeformedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], 0.05)  # 2 bulks that merge as c = tau c0 grows
+    target = law.decompress(16.0)
+    x = np.linspace(0.0, 12.0, P)
+    spec = decompress(law.curve(N0), x, 16 * N0, kind="deformed", ratio=0.05)
+    np.testing.assert_allclose(spec.support(), target.support(), atol=1e-9)
+    cusps = spec.cusps(num=12)
+    assert cusps.shape == (1, 2)
+    xc, nc = cusps[0]
+    before = np.asarray(law.decompress(nc / N0 * (1 - 1e-4)).support())
+    after = np.asarray(law.decompress(nc / N0 * (1 + 1e-4)).support())
+    assert before.shape[0] == after.shape[0] + 1 == 2
+    assert before[0, 1] < xc + 1e-3 and before[1, 0] > xc - 1e-3
+
+
+def _law_cdf(law, x):
+    """CDF of a closed-form law at points x (trapezoid on a fine grid of its density, plus atoms)."""
+    sup = np.asarray(law.support())
+    g = np.linspace(sup.min(), sup.max(), 200001)
+    rho = np.asarray(law.density(g))
+    F = np.concatenate([[0.0], np.cumsum((rho[1:] + rho[:-1]) / 2 * np.diff(g))])
+    pos, w = law.atoms()
+    return np.interp(x, g, F) + np.sum(np.where(np.asarray(x)[:, None] >= pos[None, :], w[None, :], 0.0), axis=1)
+
+
+def _w1_to_law(ev, law):
+    """Wasserstein-1 distance between n sorted values and a law: mean |ev_k - Q((k - 1/2)/n)|."""
+    pos, _ = law.atoms()
+    sup = np.asarray(law.support())
+    g = np.unique(np.concatenate([np.linspace(sup.min(), sup.max(), 200001), pos, pos - 1e-12]))
+    F = _law_cdf(law, g)
+    q = (np.arange(ev.size) + 0.5) / ev.size
+    return np.mean(np.abs(np.sort(np.asarray(ev)) - np.interp(q, F, g)))
+
+
+def test_eigvalsh_one_liner_from_exact_quantiles():
+    from freedecomp_jax._decompress import eigvalsh
+
+    law = D.MarchenkoPastur(0.3)  # an atom of 7/12 at 0 is born by n = 8 m
+    m, n = 1000, 8000
+    q = (np.arange(m) + 0.5) / m
+    g = np.linspace(*np.asarray(law.support())[0], 20001)
+    eigs = np.interp(q, _law_cdf(law, g), g)
+    ev = eigvalsh(eigs, n, deg=(1, 2))
+    assert ev.shape == (n,) and np.all(np.diff(np.asarray(ev)) >= 0)
+    target = law.decompress(n / m)
+    std = np.sqrt(float(target.curve().moments(2)[2]) - float(target.curve().moments(1)[1]) ** 2)
+    assert _w1_to_law(ev, target) / std <= 1e-3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "law",
+    [D.MarchenkoPastur(0.1), D.FreeLevy([2.0, 5.5], [0.75, 0.25], 0.1, 0.0, 0.4), D.CompoundFreePoisson([2.0, 5.5], [0.75, 0.25], 0.1)],
+)
+def test_eigvalsh_from_a_sampled_submatrix(law, getkey):
+    """Fit the leading 1000 x 1000 block (automatic degrees), predict the 8000 x 8000 spectrum."""
+    from freedecomp_jax._decompress import eigvalsh
+
+    from freedecomp_jax._fit import zero_tolerance
+
+    a = np.asarray(law.sample_matrix(getkey(), 8000))
+    full = np.linalg.eigvalsh(a)
+    full = np.where(np.abs(full) <= float(zero_tolerance(full)), 0.0, full)  # structural zeros are exact zeros
+    small = np.linalg.eigvalsh(a[:1000, :1000])
+    ev = np.asarray(eigvalsh(small, 8000))
+    assert stats.ks_2samp(ev, full).statistic <= 0.02
