@@ -11,12 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from freedecomp_jax.data import load_ntk
 from freedecomp_jax import distributions as D
 from freedecomp_jax._curve import SpectralCurve
 from freedecomp_jax._fit import FitConfig, fit, fit_with_diagnostics, zero_tolerance
 from freedecomp_jax._stieltjes import PointGeometry, empirical_stieltjes, fit_points
 
-NTK = "/work/shared/data/ntk_resnet50_cifar"
 M = 1000  # submatrix size of the acceptance tests
 
 
@@ -214,7 +214,7 @@ def test_matrix_input_and_nested_sizes():
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [1024, 2048])
 def test_ntk_automatic_degrees(size):
-    eigs = np.load(f"{NTK}/eig_n{size}.npy")
+    eigs = load_ntk(size)
     curve, diag = fit_with_diagnostics(eigs)
     print(f"NTK n={size}: {diag.reason}")
     assert bool(diag.valid)
