@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
 jax.config.update("jax_enable_x64", True)
 
 import freedecomp_jax as fdj  # noqa: E402

@@ -121,7 +121,7 @@ def _track_point(c, z, S, R, tracker: BranchTracker):
         h_try = jnp.maximum(h, s_end - s)  # h < 0
         y0 = jnp.exp(s)
         z0 = x + 1j * y0
-        s1 = s + h_try
+        s1 = jnp.where(h_try == s_end - s, s_end, s + h_try)  # land exactly on the target height
         y1 = jnp.exp(s1)
         z1 = x + 1j * y1
         f0 = _dm_ds(c, z0, y0, m)

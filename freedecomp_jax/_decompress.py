@@ -85,7 +85,7 @@ SWITCHED = 6
 STATUS_MESSAGES = {
     OK: "ok",
     FLOW_FAILED: "the ODE solver did not reach the target size (max_steps or step-size underflow); raise DecompressConfig.max_steps or loosen the tolerances",
-    INITIAL_BRANCH: "the physical branch m0(z) at size n0 could not be found at this point: the curve has no valid physical branch there (refit with other degrees)",
+    INITIAL_BRANCH: "the physical branch could be found neither at size n0 (the start of the flow) nor on the evolved curve at this point: the curve has no valid physical branch there (refit with other degrees)",
     OFF_SHEET: "the flowed branch left the upper half plane (Im m <= 0) and the evolved curve's physical branch could not be found either: the curve is not decompressible here",
     NOT_CONVERGED: "Newton on the evolved curve did not converge at this point (it sits on a branch point or the curve is degenerate there)",
     ON_ATOM: "the grid point sits on an atom; its absolutely continuous density is reported as 0 (the atom is in Spectrum.atoms)",
@@ -450,7 +450,7 @@ def _solve(c, x, ts, c0, kind: str, config: DecompressConfig):
     m_ok = jnp.isfinite(m_r).T & (jnp.imag(m_r).T >= -1e-8 * jnp.abs(m_r).T)
     status = jnp.where(switched[:P].T & (status == OK), SWITCHED, status)
     status = jnp.where(~good[:P].T | ~m_ok, jnp.where(flow_ok[None, :P], OFF_SHEET, FLOW_FAILED), status)
-    status = jnp.where((st0[None, :P] != 0) | ~frame_ok, INITIAL_BRANCH, status)
+    status = jnp.where((~live[None, :P] & ~switched[:P].T) | ~frame_ok, INITIAL_BRANCH, status)
     status = jnp.where(on_atom, ON_ATOM, status)
     lost = on_atom | (status == FLOW_FAILED) | (status == INITIAL_BRANCH) | (status == OFF_SHEET)
     m_out = jnp.where(lost, jnp.nan + 0j, m_r.T) / width

@@ -3,34 +3,47 @@ r"""Fit a spectral curve $P(z, m) = 0$ to the eigenvalues of a small matrix.
 Three stages, all pure JAX for fixed degrees (`jit`, `vmap`, `grad` compose):
 
 1. **Data.** $m_{\rm emp}$ at fit points off the real axis (`_stieltjes.py`). Exact zeros
-   (see [`zero_tolerance`][]) are snapped to 0: they are an atom.
+   (see [`zero_tolerance`][]) are snapped to 0: they are an atom. Everything that depends
+   on the number of eigenvalues is reduced here to fixed-size arrays, so the compiled code
+   of each degree pair serves spectra of every size.
 2. **Closed-form start.** $P(z_k, m_k) \approx 0$ is linear in the coefficients. In scaled
-   variables $\hat z = (z - c)/s$, $\hat m = s\,m$ (the transform of the rescaled spectrum)
-   with orthonormal bases in $\hat z$ and $\hat m$ under the real inner product
-   $\langle u, v\rangle = \operatorname{Re}(u)^\top\operatorname{Re}(v) + \operatorname{Im}(u)^\top\operatorname{Im}(v)$
-   and column scaling, the homogeneous least-squares problem $\min_{\|b\|=1}\|A b\|$
-   subject to linear constraints $B b = 0$ is solved by one SVD. Constraints, in the scaled
-   coordinates: $[w^q]\, w^L P(1/w, m(w)) = 0$ for $q = 0, \dots, r+1$ with
+   variables $\hat z = (z - c)/s$, $\hat m = s\,m$ (the transform of the rescaled spectrum;
+   linear mode: $c$, $s$ centre and half-width of the data, log mode: $c = 0$, $s$ the
+   geometric centre), each equation divided by the norm of its monomials (so every point
+   and every decade counts alike) and each column by its largest entry, the homogeneous
+   least-squares problem $\min_{\|b\|=1}\|A b\|$ subject to $B b = 0$ is one SVD, in the
+   real stacking $[\operatorname{Re}A; \operatorname{Im}A]$. The unknowns are the
+   (column-scaled) coefficients of the scaled monomials themselves: orthonormal bases
+   (the reference's choice) improve the SVD but make the map back to monomials so
+   ill-conditioned in log mode that the constraints are lost on the way back; in these
+   coordinates every constraint holds to rounding. Constraints:
+   $[w^q]\, w^L P(1/w, m(w)) = 0$ for $q = 0, \dots, r+1$ with
    $m(w) = -\sum_{p \le r} \mu_p w^{p+1}$: $q=0$ is $c_{L0} = 0$, $q = 1$ unit mass, and
    $q = p+1$ enforces the sample moment $\mu_p$ ($p \le r$ = `config.moments`, every one
    of them). An atom of weight $w_0$ at 0 adds $a_K(0) = 0$ and
    $a_{K-1}(0) = w_0\,a_K'(0)$ ($a_j(z) = \sum_i c_{ij} z^i$): a simple pole of $m$ at 0
    with residue $-w_0$, so the curve itself carries the atom with exactly the observed
-   weight. Constraints act through the projector $\Pi$ onto their null space; the smallest
-   right singular vector of $[A\Pi;\ \rho(I - \Pi)]$ ($\rho > \|A\|$) is the constrained
-   minimiser, and its derivative is the eigenvector perturbation formula (a `custom_jvp`),
-   so the gradient needs only a simple smallest singular value.
-3. **Refinement** (optax Adam, `config.steps`) of the branch-aware loss
-   $$\frac{\sum_k w_k |m_P(z_k) - m_k|^2/|m_k|^2}{\sum_k w_k}
-     + \alpha\,\Big(\int \rho_P^-\Big)^2 + \beta\,(M_P - M_{\rm emp})^2,$$
-   $m_P$ the curve's physical branch (`curve.stieltjes`, gradients by the implicit
-   function theorem), $\rho_P^-$ the negative part of $\operatorname{Im} m_P(x + i0)/\pi$ on a
-   grid, $M$ the mass seen by a Poisson kernel just above that grid (curve vs data). The
-   trainable leaves are the coefficients in the conditioned coordinates of stage 2 (an
-   Equinox module split by `eqx.partition`); constraints stay exact. A few Newton steps
-   with the exact Hessian then land on the minimiser, and the returned coefficients carry
-   the implicit-function-theorem derivative of that minimiser (one Newton step written
-   with stopped gradients), never the derivative of the optimiser's iterations.
+   weight (chosen over fitting the rest and adding the atom afterwards, which would raise
+   `deg_z` by `deg_m`). Constraints act through the projector $\Pi$ onto their null
+   space (inactive rows, e.g. no atom, are masked, so shapes stay static under `vmap`);
+   the smallest right singular vector of $[A\Pi;\ \rho(I - \Pi)]$ ($\rho > \|A\|$) is the
+   constrained minimiser, and its derivative is the eigenvector perturbation formula (a
+   `custom_jvp`), which needs only a simple smallest singular value.
+3. **Refinement** of the branch-aware loss
+   $$\sum_k \omega_k |m_P(z_k) - m_k|^2 + \alpha\,\Big(\int \rho_P^-\Big)^2 + \beta\,(M_P - M_{\rm emp})^2,$$
+   $m_P$ the curve's physical branch, $\omega_k \propto \operatorname{Im} z_k / \operatorname{Im} m_k$
+   (the inverse sampling variance of $m_{\rm emp}$, normalised by $\sum\omega|m|^2$),
+   $\rho_P^-$ the negative part of the density just above a grid that resolves near-zero
+   structure, $M$ the mass seen by a Poisson kernel above a uniform grid (curve vs data).
+   optax L-BFGS (`config.steps`, zoom line search) trains the leaf of an Equinox module
+   (split off by `eqx.partition`) holding the coefficients in coordinates whitened by the
+   exact Hessian at the start; `config.polish` Newton steps with the exact Hessian (in
+   closed form: $P$ is linear in the coefficients) then land on the minimiser. The
+   branch comes from the tracker (`curve.stieltjes`) at every step, as data; derivatives
+   come from two Newton steps on $P(z, \cdot) = 0$ from it, i.e. the implicit function
+   theorem. The returned coefficients carry the derivative of the minimiser (one Newton
+   step with stopped gradients, of value zero), never that of the optimiser's iterations.
+   The refinement is kept only if it lowers the loss without new branch failures.
 
 `deg=None` chooses the degrees by self-validation (see [`fit_with_diagnostics`][]).
 """
@@ -50,9 +63,13 @@ from ._branch import BranchTracker, stieltjes_branch
 from ._curve import SpectralCurve
 from ._custom_types import Array, ArrayLike, Bool, Complex, Float, Int, Shaped
 from ._poly import polyval2
-from ._stieltjes import PointGeometry, empirical_stieltjes, fit_points, spectrum_interval
+from ._stieltjes import (
+    PointGeometry,
+    empirical_stieltjes,
+    fit_points,
+    spectrum_interval,
+)
 from ._x64 import check_x64, is_concrete
-
 
 # ---------------------------------------------------------------------------- configuration
 
@@ -691,7 +708,6 @@ class _Inputs(eqx.Module):
     n0: Any
     joint: tuple  # further sizes fitted jointly (multi-size input)
     nested: tuple  # nested submatrices for deg=None validation (matrix input)
-    kind: str = eqx.field(static=True)
 
 
 def _eps_of(arr) -> float:
@@ -756,7 +772,7 @@ def _parse_inputs(eigs, n0, weights, config: FitConfig) -> _Inputs:
             raise ValueError(f"with eigenvalues of several sizes the curve describes the largest one (n0 = {size0:g}); drop n0 or pass n0={size0:g}.")
         make = lambda s, e: _Spectrum(e.astype(np.float64), np.ones(e.size), _eps_of(e), float(np.log(s / size0)))  # noqa: E731
         base = make(*spectra[-1])
-        return _Inputs(base, size0, tuple(make(s, e) for s, e in spectra[:-1]), (), "sizes")
+        return _Inputs(base, size0, tuple(make(s, e) for s, e in spectra[:-1]), ())
     arr = _check_eigs(eigs)
     if arr.ndim == 2:
         if arr.shape[0] != arr.shape[1]:
@@ -773,7 +789,7 @@ def _parse_inputs(eigs, n0, weights, config: FitConfig) -> _Inputs:
             raise ValueError(f"a matrix input has n0 = its size ({arr.shape[0]}); drop n0 or pass n0={arr.shape[0]}.")
         a = arr.astype(np.float64)
         base = _Spectrum(np.linalg.eigvalsh(a), np.ones(a.shape[0]), _eps_of(arr))
-        return _Inputs(base, float(a.shape[0]), (), _nested_submatrices(a, config.seed), "matrix")
+        return _Inputs(base, float(a.shape[0]), (), _nested_submatrices(a, config.seed))
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"eigs must be a non-empty 1-D array of eigenvalues (or a square symmetric matrix); got shape {arr.shape}. For a batch use jax.vmap.")
     w = np.ones(arr.size) if weights is None else _check_weights(weights, arr.size)
@@ -782,7 +798,7 @@ def _parse_inputs(eigs, n0, weights, config: FitConfig) -> _Inputs:
         n0 = float(count)
     elif not (np.ndim(n0) == 0 and np.isfinite(n0) and float(n0) >= 1):
         raise ValueError(f"n0 (the size of the matrix the eigenvalues come from) must be a finite number >= 1; got {n0!r}.")
-    return _Inputs(_Spectrum(arr.astype(np.float64), w, _eps_of(arr)), float(n0), (), (), "eigenvalues")
+    return _Inputs(_Spectrum(arr.astype(np.float64), w, _eps_of(arr)), float(n0), (), ())
 
 
 def _check_spectrum(spec: _Spectrum, deg: tuple[int, int] | None, log: bool | None) -> None:
@@ -919,7 +935,7 @@ def fit_with_diagnostics(
         w = jnp.ones(arr.shape) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
         n0 = jnp.sum(w > 0).astype(jnp.float64) if n0 is None else n0
         eps = _eps_of(np.empty(0, dtype=arr.dtype))
-        inputs = _Inputs(_Spectrum(arr.astype(jnp.float64), w, eps), n0, (), (), "traced")
+        inputs = _Inputs(_Spectrum(arr.astype(jnp.float64), w, eps), n0, (), ())
         return _fit_fixed(inputs, deg, log, config)
     inputs = _parse_inputs(eigs, n0, weights, config)
     for spec in (inputs.base,) + inputs.joint + inputs.nested:

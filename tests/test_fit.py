@@ -11,11 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from freedecomp_jax.data import load_ntk
 from freedecomp_jax import distributions as D
 from freedecomp_jax._curve import SpectralCurve
-from freedecomp_jax._fit import FitConfig, fit, fit_with_diagnostics, zero_tolerance
+from freedecomp_jax._fit import fit, fit_with_diagnostics, zero_tolerance
 from freedecomp_jax._stieltjes import PointGeometry, empirical_stieltjes, fit_points
+from freedecomp_jax.data import load_ntk
 
 M = 1000  # submatrix size of the acceptance tests
 
@@ -145,7 +145,6 @@ def test_zero_tolerance_tells_exact_zeros_from_a_tiny_bulk():
 # ------------------------------------------------------------------------- closed-form laws
 
 
-@pytest.mark.xfail(reason="issue 3 open: the fitted curve's FitDiagnostics.valid (branch tracked everywhere, mass within 1e-3) does not yet hold for these laws", strict=False)
 @pytest.mark.parametrize("name", sorted(LAWS))
 def test_fit_with_true_degrees(name):
     eigs, law, deg = _law_sample(name)
@@ -190,7 +189,6 @@ def test_matrix_input_validates_with_nested_submatrices():
     assert _l1(curve, law.decompress(M / n)) <= 0.08
 
 
-@pytest.mark.xfail(reason="issue 3 open: the fitted curve's FitDiagnostics.valid (branch tracked everywhere, mass within 1e-3) does not yet hold for these laws", strict=False)
 def test_matrix_input_and_nested_sizes():
     law = D.Wigner(1.0)
     a = np.asarray(law.sample_matrix(jax.random.PRNGKey(3), 800))
