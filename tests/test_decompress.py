@@ -160,3 +160,26 @@ def test_no_physical_branch_is_unmissable():
     assert np.all(np.isnan(np.asarray(spec.density)))
     with pytest.raises(eqx.EquinoxRuntimeError, match="decompress failed"):
         decompress(curve, X_MP, N0 * TAUS)
+
+
+@pytest.mark.slow
+def test_grad_through_fit_and_decompress_wrt_eigenvalues():
+    from freedecomp_jax._fit import fit
+
+    law = D.MarchenkoPastur(0.3)
+    g = np.linspace(*np.asarray(law.support())[0], 20001)
+    rho = np.asarray(law.density(g))
+    F = np.concatenate([[0.0], np.cumsum((rho[1:] + rho[:-1]) / 2 * np.diff(g))])
+    eigs = jnp.asarray(np.interp((np.arange(200) + 0.5) / 200, F / F[-1], g))
+    x = jnp.linspace(0.01, 6.5, 256)
+
+    def scalar(e):
+        curve = fit(e, deg=(1, 2))
+        spec = decompress(curve, x, 8 * curve.n0)
+        return jnp.sum(spec.density * jnp.cos(x)) + jnp.sum(spec.atoms[1])
+
+    grad = jax.grad(scalar)(eigs)
+    eps = 1e-6
+    for i in (0, 57, 199):
+        fd = (scalar(eigs.at[i].add(eps)) - scalar(eigs.at[i].add(-eps))) / (2 * eps)
+        np.testing.assert_allclose(grad[i], fd, rtol=1e-3)
