@@ -8,6 +8,7 @@ import importlib.metadata
 
 from . import data as data, distributions as distributions
 from ._branch import BranchTracker as BranchTracker
+from ._cache import enable_compilation_cache as enable_compilation_cache
 from ._curve import SpectralCurve as SpectralCurve
 from ._decompress import DecompressConfig as DecompressConfig, decompress as decompress, eigvalsh as eigvalsh
 from ._fit import (
@@ -17,6 +18,7 @@ from ._fit import (
     fit_with_diagnostics as fit_with_diagnostics,
 )
 from ._roots import Aberth as Aberth, Roots as Roots, polyroots as polyroots
+from ._sharding import sharded as sharded
 from ._spectrum import Spectrum as Spectrum, evolve_moments as evolve_moments
 from ._stieltjes import PointGeometry as PointGeometry, empirical_stieltjes as empirical_stieltjes
 

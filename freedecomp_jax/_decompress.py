@@ -58,6 +58,7 @@ checked on extra lanes continued down to $\eta = 10^{-4}\delta$.
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 
 import diffrax
 import equinox as eqx
@@ -66,7 +67,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._curve import SpectralCurve
-from ._custom_types import Array, ArrayLike, Float, Real
+from ._custom_types import Array, ArrayLike, Float, Real, Shaped
 from ._evolve import evolve_coeffs
 from ._poly import polyval2
 from ._roots import polyroots
@@ -551,7 +552,7 @@ def decompress(
     )
 
 
-def _target_grid(curve, n, kind, ratio, size: int):
+def _target_grid(curve, n, kind, ratio, size: int, config: DecompressConfig):
     """A grid covering the support at size n: the evolved law's centre +- 1.5 x its radius (root
     test of its Laurent series), then narrowed to the bulks found there."""
     from ._series import laurent_series, spectral_radius
@@ -561,15 +562,38 @@ def _target_grid(curve, n, kind, ratio, size: int):
     mean = float(S[1] / S[0])
     radius = float(spectral_radius(laurent_series(_rescale(evolved.coeffs, mean, 1.0), 24)))
     coarse = np.linspace(mean - 1.5 * radius, mean + 1.5 * radius, size)
-    bulks = decompress(curve, coarse, n, kind=kind, ratio=ratio).support()
+    bulks = decompress(curve, coarse, n, kind=kind, ratio=ratio, config=config).support()
     if bulks.size == 0:
         return coarse
     h = coarse[1] - coarse[0]
     return np.linspace(bulks.min() - 2 * h, bulks.max() + 2 * h, size)
 
 
+_CHECK_TOL = 1e-2  # moment and mass errors of a prediction that left the physical branch (see Spectrum.moment_errors)
+
+
+def _predict(curve, n, kind, ratio, grid_size, config):
+    """Decompress onto a grid covering the support; return the spectrum and what is wrong with it (or None)."""
+    quiet = dataclasses.replace(config, throw=False)
+    spec = decompress(curve, _target_grid(curve, n, kind, ratio, grid_size, quiet), n, kind=kind, ratio=ratio, config=quiet)
+    failed = np.isin(np.asarray(spec.status), _FAILURES)
+    if failed.any():
+        codes = sorted(set(np.asarray(spec.status)[failed].tolist()))
+        return spec, f"{int(failed.sum())} grid points failed ({'; '.join(STATUS_MESSAGES[c] for c in codes)})"
+    mass = float(spec.mass())
+    if not abs(mass - 1.0) <= _CHECK_TOL:
+        return spec, f"the predicted law has total mass {mass:.4f} instead of 1 (the flow left the physical branch)"
+    err = np.asarray(spec.moment_errors())
+    if not np.all(np.abs(err) <= _CHECK_TOL):
+        return spec, (
+            f"the predicted moments miss the exact moment recursion by up to {np.max(np.abs(err)):.2g} standard units "
+            "(the flow left the physical branch)"
+        )
+    return spec, None
+
+
 def eigvalsh(
-    eigs: Real[ArrayLike, " m"],
+    eigs: Shaped[ArrayLike, "..."] | Mapping | Sequence,
     n: int,
     *,
     kind: str = "free",
@@ -580,14 +604,35 @@ def eigvalsh(
 ) -> Float[Array, " n"]:
     r"""Predicted eigenvalues of the $n \times n$ matrix from those of an $m \times m$ submatrix.
 
-    One line for the whole method: `fit(eigs, **fit_options)` (automatic degrees unless
-    `deg=` is given), [`decompress`][] to size `n` on a grid of `grid_size` points covering
-    the predicted support, and the $n$ quantiles $Q((k - \frac12)/n)$ of the predicted law
-    (atoms included). Plain Python (the automatic degree choice is not jit-able).
+    One line for the whole method: [`fit`][] (`**fit_options`: `deg`, `n0`, `log`,
+    `weights`; automatic degrees unless `deg=` is given), [`decompress`][] to size `n` on a
+    grid of `grid_size` points covering the predicted support, and the $n$ quantiles
+    $Q((k - \frac12)/n)$ of the predicted law (atoms included). Plain Python (the automatic
+    degree choice is not jit-able).
+
+    The prediction is checked before it is returned: no failed grid point, unit mass and
+    the exact moments (see [`Spectrum.moment_errors`][]) to within 1e-2. With `deg=None`
+    a candidate whose prediction fails the check is passed over for the next one (see
+    [`fit_with_diagnostics`][]); with `deg` given, a failed check raises `ValueError`.
     """
-    from ._fit import fit
+    from ._fit import FitConfig, _fit_with_diagnostics
 
     n = int(n)
-    curve = fit(eigs, **fit_options)
-    x = _target_grid(curve, n, kind, ratio, grid_size)
-    return decompress(curve, x, n, kind=kind, ratio=ratio, config=config).eigvalsh(n)
+    unknown = set(fit_options) - {"deg", "n0", "log", "weights", "fit_config"}
+    if unknown:
+        raise ValueError(f"eigvalsh: unknown options {sorted(unknown)}; fit options are deg, n0, log, weights, fit_config.")
+    found = {}
+
+    def accept(curve):
+        found["spec"], problem = _predict(curve, n, kind, ratio, grid_size, config)
+        return problem
+
+    deg = fit_options.get("deg")
+    curve, _ = _fit_with_diagnostics(
+        eigs, deg, fit_options.get("n0"), fit_options.get("log"), fit_options.get("weights"), fit_options.get("fit_config", FitConfig()), accept
+    )
+    if deg is not None:
+        problem = accept(curve)
+        if problem is not None:
+            raise ValueError(f"eigvalsh: the prediction with deg={tuple(deg)} failed its check: {problem}. Try deg=None (automatic degrees) or other degrees.")
+    return found["spec"].eigvalsh(n)

@@ -107,7 +107,7 @@ class FitConfig(eqx.Module):
     max_deg_z: int = eqx.field(static=True, default=3)
     max_deg_m: int = eqx.field(static=True, default=6)
     plateau_factor: float = eqx.field(static=True, default=3.0)
-    max_tries: int = eqx.field(static=True, default=3)
+    max_tries: int = eqx.field(static=True, default=4)
     seed: int = eqx.field(static=True, default=0)
     tracker: BranchTracker = BranchTracker()
 
@@ -846,7 +846,7 @@ def _fit_fixed(inputs: _Inputs, deg: tuple[int, int], log: bool | None, config: 
     return SpectralCurve(c, n0), diag
 
 
-def _fit_auto(inputs: _Inputs, log: bool | None, config: FitConfig):
+def _fit_auto(inputs: _Inputs, log: bool | None, config: FitConfig, accept=None):
     b = inputs.base
     base = _data_jit(b.eigs, b.weights, log, b.eps, config)
     mode = bool(base.log)
@@ -855,7 +855,7 @@ def _fit_auto(inputs: _Inputs, log: bool | None, config: FitConfig):
     count = int(np.sum(np.asarray(b.weights) > 0))
     candidates = sorted(
         ((L, K) for L in range(1, config.max_deg_z + 1) for K in range(2, config.max_deg_m + 1) if 4 * (L + 1) * (K + 1) <= count),
-        key=lambda d: ((d[0] + 1) * (d[1] + 1), d[0]),
+        key=lambda d: (d[1], d[0]),
     )
     both = np.array([[float(v) for v in _scores(base, validation, deg, config)] for deg in candidates])
     plateau = np.median(both, axis=0)
@@ -863,18 +863,31 @@ def _fit_auto(inputs: _Inputs, log: bool | None, config: FitConfig):
     eligible = [d for d, good in zip(candidates, ok) if good]
     scores = [float(v) for v in (both.max(axis=1) if held_out else both[:, 0])]
     tried = {}
+    rejected = {}
     chosen = None
     for deg in eligible[: config.max_tries]:
         curve, diag = _fit_fixed(inputs, deg, mode, config)
         tried[deg] = (curve, diag)
-        if bool(diag.valid):
+        if not bool(diag.valid):
+            rejected[deg] = "no valid physical branch"
+            continue
+        problem = None if accept is None else accept(curve)
+        if problem is None:
             chosen = deg
             break
+        rejected[deg] = problem
+    skipped = "".join(f"; {d} was passed over: {why}" for d, why in rejected.items())
+    if chosen is None and accept is not None:
+        raise ValueError(
+            f"deg=None: none of the {len(tried)} simplest candidate degrees gave a usable prediction{skipped}. "
+            "Pass deg=(deg_z, deg_m) explicitly, or check that the eigenvalues come from one symmetric matrix."
+        )
     if chosen is None:  # no valid curve: the eligible one closest to validity
         chosen = min(tried, key=lambda d: (int(tried[d][1].branch_failures), abs(float(tried[d][1].mass) - 1.0)))
         verdict = "none of them had a valid physical branch; returning the closest (check diagnostics.valid)"
     else:
-        verdict = "and its refined curve has a valid physical branch"
+        verdict = "and its refined curve has a valid physical branch" + ("" if accept is None else " and passes the prediction check")
+    verdict += skipped
     curve, diag = tried[chosen]
     k = candidates.index(chosen)
     what = f"closed-form mismatch at the fit points ({both[k, 0]:.2e}, median {plateau[0]:.2e})"
@@ -886,7 +899,7 @@ def _fit_auto(inputs: _Inputs, log: bool | None, config: FitConfig):
     else:
         what += " is"
     reason = (
-        f"deg=None: ({chosen[0]}, {chosen[1]}) is the simplest of {len(candidates)} candidates whose {what} "
+        f"deg=None: ({chosen[0]}, {chosen[1]}) is the first of {len(candidates)} candidates (fewest sheets deg_m first) whose {what} "
         f"within {config.plateau_factor:g}x the median over all candidates, {verdict}"
     )
     table = tuple((d, s, bool(tried[d][1].valid) if d in tried else None) for d, s in zip(candidates, scores))
@@ -906,7 +919,10 @@ def fit_with_diagnostics(
 
     **Automatic degrees** (`deg=None`, plain Python, not jit-able). Candidates $(L, K)$,
     $1 \le L \le$ `max_deg_z`, $2 \le K \le$ `max_deg_m`, with at least
-    $4(L+1)(K+1)$ eigenvalues, in order of their number of coefficients. Each gets a
+    $4(L+1)(K+1)$ eigenvalues, fewest sheets first (by $K$, then by $L$): every extra sheet
+    is a root of $P(z, \cdot)$ that decompression can bring into play (a pole born as an
+    atom, a sheet the flow crosses onto), so among curves that describe the data equally
+    well the one with the fewest sheets extrapolates most safely. Each gets a
     closed-form fit at the input's size and a score: the relative mismatch between the
     curve and the data at the fit points. With nested spectra available (a matrix input,
     whose random nested principal submatrices of sizes $m/2$, $m/4$ are diagonalised, or
@@ -918,9 +934,16 @@ def fit_with_diagnostics(
     sampling noise: the chosen degrees are the simplest whose scores are all within
     `plateau_factor` of the median over the candidates and whose refined curve is valid
     (branch tracked everywhere, density $\ge 0$, unit mass; at most `max_tries` are
-    refined). The chosen
+    refined; `fdj.eigvalsh` further passes over a candidate whose prediction at the target
+    size fails [`Spectrum.moment_errors`][]). The chosen
     degrees, the reason and the table of candidates are in the diagnostics.
     """
+    return _fit_with_diagnostics(eigs, deg, n0, log, weights, config)
+
+
+def _fit_with_diagnostics(eigs, deg, n0, log, weights, config: FitConfig, accept=None):
+    """`fit_with_diagnostics`; with `deg=None`, `accept(curve)` (a problem description or None)
+    is a further check of each valid candidate (used by `eigvalsh` to check the prediction)."""
     check_x64()
     if deg is not None:
         deg = _check_deg(deg)
@@ -941,7 +964,7 @@ def fit_with_diagnostics(
     for spec in (inputs.base,) + inputs.joint + inputs.nested:
         _check_spectrum(spec, deg if spec is inputs.base else None, log)
     if deg is None:
-        return _fit_auto(inputs, log, config)
+        return _fit_auto(inputs, log, config, accept)
     return _fit_fixed(inputs, deg, log, config)
 
 

@@ -1,5 +1,7 @@
 """`Spectrum`: quantities of the decompressed law against closed forms and direct sums."""
 
+import dataclasses
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -62,6 +64,37 @@ def test_quantities_with_an_atom():
     np.testing.assert_allclose(F, [0.0, w, 1.0], atol=1e-12)
     xb = np.linspace(*np.asarray(target.support())[0], 7)[1:-1]
     np.testing.assert_allclose(spec.quantile(spec.cdf(xb)), xb, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "law, tau",
+    [(D.CompoundFreePoisson([2.0, 5.5], [0.75, 0.25], 0.5), 8.0), (D.FreeLevy([2.0, 5.5], [0.75, 0.25], 0.1, 0.0, 0.4), 4.0), (D.MarchenkoPastur(0.3, 40.0), 8.0)],
+)
+def test_moment_errors_small_on_the_physical_branch_large_off_it(law, tau):
+    """The exact-moment check: quadrature level on a correct law, >= 1e-2 when part of it is wrong."""
+    target = law.decompress(tau)
+    spec = decompress(law.curve(N0), _grid(target), tau * N0)
+    err = np.asarray(spec.moment_errors())
+    assert err.shape == (4,) and np.all(np.abs(err) <= 1e-3)
+    # a wrong-sheet patch: 5% of the density moved to the right edge of the grid
+    rho = np.asarray(spec.density)
+    bad = rho.copy()
+    bad[-len(rho) // 10 :] += 0.05 * rho.max()
+    wrong = dataclasses.replace(spec, density=jnp.asarray(bad))
+    assert np.max(np.abs(np.asarray(wrong.moment_errors()))) >= 1e-2
+    # a grid that misses the upper tenth of the support is caught too
+    sup = np.asarray(target.support())
+    cut = np.linspace(sup.min(), sup.max() - 0.1 * (sup.max() - sup.min()), P)
+    assert np.max(np.abs(np.asarray(decompress(law.curve(N0), cut, tau * N0).moment_errors()))) >= 1e-2
+
+
+def test_moment_errors_deformed():
+    law = D.MarchenkoPastur(0.3, 2.0)  # a Gram matrix: deformed decompression with c0 = 0.3
+    tau = 6.0
+    x = np.linspace(1e-3, 4.0 * (1 + np.sqrt(0.3 * tau)) ** 2 * 1.05, P)  # MP(c = 1.8, sigma^2 = 4) and its atom at 0
+    spec = decompress(law.curve(N0), x, tau * N0, kind="deformed", ratio=0.3)
+    err = np.asarray(spec.moment_errors())
+    assert np.all(np.abs(err) <= 1e-3), err
 
 
 def test_slogdet_cond_norm_positive_and_signed():

@@ -1,0 +1,243 @@
+"""Free decompression of the real-matrix cases of `tests/realcases.py`: fit at n // 8, predict n.
+
+For each case (MLP Hessian, Gauss–Newton matrix, RBF Gram, random-feature Gram) a random
+principal submatrix of size m = n // 8 is taken (the first m entries of one seeded random
+permutation, as in `realcases.nested_submatrix_spectra`), and the n eigenvalues of the full
+matrix are predicted with library defaults, `fdj.eigvalsh(input, n)`, from
+
+- `matrix`: the m x m submatrix itself (its nested submatrices validate the automatic
+  degree choice),
+- `eigs`: only its m eigenvalues,
+- `matrix, deformed` (Gram matrices only, `case.gram_ratio` set): the submatrix with
+  `kind="deformed", ratio=case.gram_ratio * m / n`, the aspect ratio at size m.
+
+Printed per row: KS and W1/IQR of the prediction against the full spectrum, the KS of the
+two naive baselines (the small spectrum as is; rescaled about its mean by sqrt(n/m)),
+whether the prediction beats the better of them, the time of the `fdj.eigvalsh` call (fit
+with automatic degrees + decompress + quantiles; the first call of a process includes
+compilation), and the degrees `fdj.fit_with_diagnostics` chooses for the same input (its
+reason is listed under the table). `fdj.eigvalsh` passes over a candidate whose prediction
+fails its own check, so it may use other degrees: `eigvalsh same deg` reruns it with
+`deg=` those degrees and says whether the prediction is the same.
+
+Eigenvalues with |lambda| <= `case.zero_tol` (eps n ||A||, the rounding level of an exact
+zero) are set to 0 in every sample before the distances are taken, so an atom predicted at
+exactly 0 and exact zeros computed as +-1e-16 count as the same point.
+
+    python benchmarks/realcases.py                              # all cases, all inputs
+    python benchmarks/realcases.py --cases rbf_gram --inputs matrix
+    python benchmarks/realcases.py --repeats 1 --json out/realcases.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import _common as C
+
+INPUTS = ("matrix", "eigs", "deformed")
+
+
+def load_realcases():
+    """tests/realcases.py, imported with the repo's tests/ folder on sys.path."""
+    sys.path.insert(0, str(C.REPO_DIR / "tests"))
+    import realcases
+
+    if Path(realcases.__file__).resolve().parent != C.REPO_DIR / "tests":
+        raise ImportError(f"expected tests/realcases.py, imported {realcases.__file__}")
+    return realcases
+
+
+def submatrix(a: np.ndarray, m: int, seed: int) -> np.ndarray:
+    """The principal submatrix on the first m entries of a seeded random permutation."""
+    import jax.random as jr
+
+    perm = np.asarray(jr.permutation(jr.PRNGKey(seed), a.shape[0]))
+    idx = perm[:m]
+    return a[np.ix_(idx, idx)]
+
+
+def snap_zeros(eigs, tol: float) -> np.ndarray:
+    eigs = np.asarray(eigs, dtype=np.float64)
+    return np.where(np.abs(eigs) <= tol, 0.0, eigs)
+
+
+def distances(pred, true, tol: float) -> dict[str, float]:
+    """KS and W1/IQR (IQR of the true spectrum) after snapping rounding-level zeros to 0."""
+    from freedecomp_jax._metrics import ks_distance, wasserstein1
+
+    pred, true = snap_zeros(pred, tol), snap_zeros(true, tol)
+    q25, q75 = np.quantile(true, [0.25, 0.75])
+    iqr = q75 - q25
+    return {"ks": ks_distance(pred, true), "w1_iqr": wasserstein1(pred, true) / iqr if iqr > 0 else float("inf")}
+
+
+def predict(fdj, inp, n: int, kw: dict[str, Any], repeats: int) -> tuple[np.ndarray, float, float]:
+    """`fdj.eigvalsh(inp, n, **kw)`: (prediction, first-call seconds, median of `repeats` later calls)."""
+    times = []
+    pred = None
+    for _ in range(1 + max(repeats, 0)):
+        t0 = time.perf_counter()
+        pred = np.asarray(C.block(fdj.eigvalsh(inp, n, **kw)), dtype=np.float64)
+        times.append(time.perf_counter() - t0)
+    return pred, times[0], (statistics.median(times[1:]) if repeats > 0 else float("nan"))
+
+
+def same_degrees(fdj, inp, n: int, kw: dict[str, Any], row: dict[str, Any], pred: np.ndarray) -> str | None:
+    """Whether `fdj.eigvalsh` used the degrees `fit_with_diagnostics` chose: it passes over a
+    candidate whose prediction fails its check, so rerun it with those degrees and compare."""
+    if "deg_pair" not in row:
+        return None
+    try:
+        fixed = np.asarray(fdj.eigvalsh(inp, n, deg=row["deg_pair"], **kw), dtype=np.float64)
+    except ValueError as e:
+        row["note"] = (row["note"] + "; " if row["note"] else "") + f"with deg={row['deg_pair']}: {e}"
+        return "no (check failed)"
+    return "yes" if np.array_equal(fixed, pred) else "no"
+
+
+NOTE_WIDTH = 100
+
+
+def short(note: str, row: int) -> str:
+    """A note cut to NOTE_WIDTH characters for the table (printed in full under it)."""
+    return note if len(note) <= NOTE_WIDTH else note[: NOTE_WIDTH - 12].rstrip() + f"... (see [{row}])"
+
+
+COLUMNS = [
+    ("row", "#", ""),
+    ("case", "case", ""),
+    ("n", "n", "d"),
+    ("m", "m", "d"),
+    ("input", "input", ""),
+    ("ks", "KS", ".4f"),
+    ("w1_iqr", "W1/IQR", ".4f"),
+    ("ks_as_is", "KS as is", ".4f"),
+    ("ks_rescaled", "KS rescaled", ".4f"),
+    ("beats", "beats both", ""),
+    ("first_s", "first[s]", ".1f"),
+    ("median_s", "later[s]", ".1f"),
+    ("deg", "deg", ""),
+    ("valid", "valid", ""),
+    ("same_deg", "eigvalsh same deg", ""),
+    ("note", "note", ""),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", default=None, help="comma list of tests/realcases.py ALL_CASES (default: all)")
+    p.add_argument("--inputs", default=",".join(INPUTS), help=f"comma list from {list(INPUTS)}")
+    p.add_argument("--seed", type=int, default=0, help="seed of the cases and of the submatrix")
+    p.add_argument("--repeats", type=int, default=0, help="timed eigvalsh calls after the first one")
+    p.add_argument("--json", type=Path, default=None, help="also write everything to this JSON file")
+    args = p.parse_args(argv)
+
+    C.enable_x64()
+    realcases = load_realcases()
+    names = list(realcases.ALL_CASES) if args.cases is None else [s.strip() for s in args.cases.split(",") if s.strip()]
+    unknown = [s for s in names if s not in realcases.ALL_CASES]
+    if unknown:
+        p.error(f"unknown cases {unknown}; choose from {list(realcases.ALL_CASES)}")
+    inputs = [s.strip() for s in args.inputs.split(",") if s.strip()]
+    if any(s not in INPUTS for s in inputs):
+        p.error(f"--inputs: choose from {list(INPUTS)}")
+
+    info = C.machine_info()
+    print(C.describe_machine(info))
+    print(f"# tests/realcases.py cases, seed {args.seed}: fit at m = n // 8, predict n; "
+          f"fdj.eigvalsh with library defaults; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    fdj, why = C.load_fdj()
+    if fdj is None:
+        print(f"# freedecomp_jax: {why}")
+        return 1
+    from freedecomp_jax._metrics import as_is_baseline, rescaled_baseline
+
+    rows: list[dict[str, Any]] = []
+    reasons: list[str] = []
+    for name in names:
+        t0 = time.perf_counter()
+        case = realcases.ALL_CASES[name](seed=args.seed)
+        n = case.n
+        m = n // 8
+        sub = submatrix(case.matrix, m, args.seed)
+        small = np.linalg.eigvalsh(sub)
+        build_s = time.perf_counter() - t0
+        tol = case.zero_tol
+        ks_as_is = distances(as_is_baseline(small, n), case.eigenvalues, tol)["ks"]
+        ks_rescaled = distances(rescaled_baseline(small, m, n), case.eigenvalues, tol)["ks"]
+        print(f"# {name}: {case.description}; n = {n}, m = {m}, exact zeros {case.n_structural_zeros}, "
+              f"gram_ratio {case.gram_ratio}; built in {build_s:.1f} s", flush=True)
+
+        runs = []
+        if "matrix" in inputs:
+            runs.append(("matrix", sub, {}))
+        if "eigs" in inputs:
+            runs.append(("eigs", small, {}))
+        if "deformed" in inputs and case.gram_ratio is not None:
+            ratio = case.gram_ratio * m / n
+            runs.append((f"matrix, deformed c0={ratio:.3g}", sub, {"kind": "deformed", "ratio": ratio}))
+        for label, inp, kw in runs:
+            row: dict[str, Any] = {"row": len(rows) + 1, "case": name, "n": n, "m": m, "input": label,
+                                   "ks_as_is": ks_as_is, "ks_rescaled": ks_rescaled, "note": ""}
+            try:
+                t0 = time.perf_counter()
+                _, diag = fdj.fit_with_diagnostics(inp)
+                row["diag_s"] = time.perf_counter() - t0
+                row["deg_pair"] = tuple(int(d) for d in diag.deg)
+                row["deg"] = str(row["deg_pair"])
+                row["valid"] = str(bool(diag.valid))
+                row["reason"] = diag.reason
+                reasons.append(f"[{row['row']}] {name}, {label}: {diag.reason}")
+            except Exception as e:  # noqa: BLE001 - the table must show failures
+                row["note"] = f"fit_with_diagnostics failed: {type(e).__name__}: {e}"
+                traceback.print_exc(file=sys.stderr)
+            try:
+                pred, first, later = predict(fdj, inp, n, kw, args.repeats)
+                if pred.shape != (n,) or not np.all(np.isfinite(pred)):
+                    raise ValueError(f"eigvalsh returned shape {pred.shape} with {np.sum(~np.isfinite(pred))} non-finite values")
+                row.update(distances(pred, case.eigenvalues, tol))
+                row["first_s"], row["median_s"] = first, (later if args.repeats > 0 else None)
+                row["beats"] = "yes" if row["ks"] < min(ks_as_is, ks_rescaled) else "no"
+                row["same_deg"] = same_degrees(fdj, inp, n, kw, row, pred)
+            except Exception as e:  # noqa: BLE001
+                row["note"] = (row["note"] + "; " if row["note"] else "") + f"eigvalsh failed: {type(e).__name__}: {e}"
+                traceback.print_exc(file=sys.stderr)
+            print(f"#   [{row['row']}] {label}: KS {row.get('ks', float('nan')):.4f} (as is {ks_as_is:.4f}, "
+                  f"rescaled {ks_rescaled:.4f}), deg {row.get('deg')}, {row.get('first_s', float('nan')):.1f} s", flush=True)
+            rows.append(row)
+
+    print()
+    table = [r | {"note": short(r["note"], r["row"])} for r in rows]
+    print(C.format_table(table, COLUMNS))
+    print("\n# KS: sup |F_pred - F_true| against the n true eigenvalues; W1/IQR: Wasserstein-1 in units")
+    print("# of the true spectrum's interquartile range (|lambda| <= eps n ||A|| set to 0 first). 'beats")
+    print("# both': KS below min(KS as is, KS rescaled). first[s]: the fdj.eigvalsh call (fit with")
+    print("# automatic degrees + decompress + quantiles; compilation included where a shape is new);")
+    print("# later[s]: median of --repeats further calls. deg, valid: fdj.fit_with_diagnostics on the")
+    print("# same input (valid: branch tracked everywhere, density >= 0, unit mass); 'eigvalsh same")
+    print("# deg': eigvalsh(input, n, deg=deg) gives the same prediction. Degree choices:")
+    for r in reasons:
+        print("# " + r)
+    notes = [r for r in rows if len(r["note"]) > NOTE_WIDTH]
+    if notes:
+        print("# Notes in full:")
+    for r in notes:
+        print(f"# [{r['row']}] {r['note']}")
+    if args.json is not None:
+        C.write_json(args.json, {"machine": info, "args": vars(args), "rows": rows})
+        print(f"# wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

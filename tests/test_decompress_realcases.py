@@ -1,0 +1,60 @@
+"""Free decompression of the real-matrix cases of `realcases.py` (issue 4 acceptance).
+
+For each case a random principal submatrix of size m = n // 8 (the first m entries of one
+seeded permutation, as in `realcases.nested_submatrix_spectra`) is given to
+`fdj.eigvalsh(submatrix, n)` with library defaults (automatic degrees, validated on the
+submatrix's own nested submatrices). The prediction of the n eigenvalues must be closer in
+Kolmogorov–Smirnov distance to the full spectrum than the better of the two naive
+predictions: the small spectrum as is, and the small spectrum rescaled about its mean by
+sqrt(n/m). A method that does not beat them has not decompressed anything.
+
+Eigenvalues with |lambda| <= `case.zero_tol` (eps n ||A||, rounding level) are set to 0 in
+every sample first, so exact zeros computed as +-1e-16 and an atom predicted at 0 coincide.
+Building the cases and predicting takes minutes on a 2-core CPU: slow-marked.
+"""
+
+import jax.random as jr
+import numpy as np
+import pytest
+from realcases import ALL_CASES
+
+import freedecomp_jax as fdj
+from freedecomp_jax._metrics import as_is_baseline, ks_distance, rescaled_baseline
+
+pytestmark = pytest.mark.slow
+
+SEED = 0
+
+
+def _ks(pred, true, tol: float) -> float:
+    snap = lambda e: np.where(np.abs(e) <= tol, 0.0, np.asarray(e, dtype=np.float64))  # noqa: E731
+    return ks_distance(snap(pred), snap(true))
+
+
+# Measured 2026-11-23 (issue 4 stays open on these): none of the four beats the better baseline yet.
+# mlp_hessian / mlp_gauss_newton: their exact zeros are tied to parameters, so a principal
+# submatrix keeps the atom's fraction, while free decompression grows it as 1 - (1 - w0)/tau;
+# rbf_gram: a log-scale spectrum over 6 decades, no valid fit in log mode; random_feature_gram:
+# an atom born at size n that the submatrix does not show. Strict: a fix turns these into XPASS.
+_KNOWN = pytest.mark.xfail(strict=True, reason="free decompression with defaults does not beat the naive baselines on this case yet (issue 4)")
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=_KNOWN) for name in ALL_CASES])
+def test_prediction_beats_naive_baselines(name):
+    case = ALL_CASES[name](seed=SEED)
+    n = case.n
+    m = n // 8
+    idx = np.asarray(jr.permutation(jr.PRNGKey(SEED), n))[:m]
+    sub = case.matrix[np.ix_(idx, idx)]
+    small = np.linalg.eigvalsh(sub)
+
+    pred = np.asarray(fdj.eigvalsh(sub, n))
+
+    assert pred.shape == (n,)
+    assert np.all(np.isfinite(pred))
+    ks = _ks(pred, case.eigenvalues, case.zero_tol)
+    ks_as_is = _ks(as_is_baseline(small, n), case.eigenvalues, case.zero_tol)
+    ks_rescaled = _ks(rescaled_baseline(small, m, n), case.eigenvalues, case.zero_tol)
+    summary = f"{name}: m={m} -> n={n}, KS prediction {ks:.4f}, as is {ks_as_is:.4f}, rescaled {ks_rescaled:.4f}"
+    print(summary)
+    assert ks < min(ks_as_is, ks_rescaled), summary
