@@ -393,17 +393,22 @@ def _real_newton(f, u, steps: int = 40):
     return best, r
 
 
-@eqx.filter_jit
-def _refine_edges(c, kind, c0, tau, x_seed, m_seed):
-    """Newton on the edge system from grid seeds (original units in and out); returns (x_edge, ok)."""
+def _scaled_system(c, kind, c0):
+    """Centre, width, scaled coefficients and the 2x2 decompression system (as in `decompress`)."""
     from ._decompress import _rescale, _spectral_frame, _System
 
     center, width, _ = _spectral_frame(c)
-    if kind == "deformed":
+    if kind == "deformed":  # the deformed relations are scale but not shift invariant
         width = jnp.sqrt(width**2 + center**2)
         center = jnp.zeros_like(center)
     ct = _rescale(c, center, width)
-    sys = _System(ct, c0, kind)
+    return center, width, ct, _System(ct, c0, kind)
+
+
+@eqx.filter_jit
+def _refine_edges(c, kind, c0, tau, x_seed, m_seed):
+    """Newton on the edge system from grid seeds (original units in and out); returns (x_edge, ok)."""
+    center, width, ct, sys = _scaled_system(c, kind, c0)
     edge, _, X = _edge_residuals(ct, kind, c0)
     zt = ((x_seed - center) / width).astype(jnp.complex128)
     zeta, y = sys.state_of(tau, zt, m_seed * width)
@@ -420,14 +425,7 @@ def _refine_edges(c, kind, c0, tau, x_seed, m_seed):
 @eqx.filter_jit
 def _refine_cusps(c, kind, c0, x_seed, m_seed, tau_seed):
     """Newton on the cusp system (zeta, y, tau) from seeds; returns (x*, tau*, ok)."""
-    from ._decompress import _rescale, _spectral_frame, _System
-
-    center, width, _ = _spectral_frame(c)
-    if kind == "deformed":
-        width = jnp.sqrt(width**2 + center**2)
-        center = jnp.zeros_like(center)
-    ct = _rescale(c, center, width)
-    sys = _System(ct, c0, kind)
+    center, width, ct, sys = _scaled_system(c, kind, c0)
     _, cusp, X = _edge_residuals(ct, kind, c0)
     zt = ((x_seed - center) / width).astype(jnp.complex128)
     zeta, y = sys.state_of(tau_seed, zt, m_seed * width)
