@@ -10,7 +10,7 @@ from . import data as data, distributions as distributions
 from ._branch import BranchTracker as BranchTracker
 from ._cache import enable_compilation_cache as enable_compilation_cache
 from ._curve import SpectralCurve as SpectralCurve
-from ._decompress import DecompressConfig as DecompressConfig, decompress as decompress, eigvalsh as eigvalsh
+from ._decompress import DecompressConfig as DecompressConfig, decompress as decompress, eigvalsh as eigvalsh, predict as predict
 from ._fit import (
     FitConfig as FitConfig,
     FitDiagnostics as FitDiagnostics,

@@ -31,10 +31,12 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> pathlib.P
     An explicit `jax_enable_compilation_cache=False` (or `JAX_ENABLE_COMPILATION_CACHE=0`)
     is respected: the directory is set but nothing is stored.
 
-    JAX never stores a program that holds host callbacks, and every `eqx.error_if` is one
-    under equinox's default `EQX_ON_ERROR=raise` ([`decompress`][] has such checks). For
-    those programs to be cached too, set `EQX_ON_ERROR=nan` in the environment before
-    equinox is imported: failed checks then return NaN instead of raising (and
+    JAX never stores a program that holds host callbacks (every `eqx.error_if` inside a
+    compiled function is one). The compiled programs of the default pipeline ([`fit`][],
+    [`decompress`][] to one size, the [`Spectrum`][] methods) hold none: their input checks
+    run outside the compiled code. Traced sizes (`decompress` inside your own `jit`) or
+    several sizes per solve bring checks with callbacks back; with `EQX_ON_ERROR=nan` set
+    before equinox is imported, those are cached as well (failed checks then give NaN, and
     [`decompress`][] still reports failures in `Spectrum.status`).
 
     **Arguments:**

@@ -27,8 +27,9 @@ decompressible can send characteristics across a branch cut) is switched to the 
 curve's physical root and flagged `SWITCHED` (information, not a failure).
 
 **Density at the real axis.** The Plemelj limit $m_t(x + i0)$ is itself a solution of
-$F = 0$ at $z = x$ (a root of the evolved curve), so a final Newton solve at $z = x$, started
-from the state at $x + i\delta$, gives $\rho_t(x) = \operatorname{Im} m_t(x + i0)/\pi$
+$F = 0$ at $z = x$ (a root of the evolved curve), so Newton continuation from the state at
+$x + i\delta$ down to $z = x$ (heights falling geometrically to $\min(10^{-4}\delta, d/10)$, $d$
+the distance to the nearest pole or virtual pole, then 0) gives $\rho_t(x) = \operatorname{Im} m_t(x + i0)/\pi$
 without any $\delta$-extrapolation: exact in the bulk (simple root, quadratic convergence)
 and at square-root edges (the conjugate pair of roots is split by the real axis, so Newton
 started in the upper half plane stays on the upper root; outside the bulk both roots are
@@ -185,11 +186,12 @@ class _System(eqx.Module):
         """Magnitudes of the terms of F1 and F2 (for relative residuals)."""
         absc = jnp.abs(self.c)
         s1 = polyval2(absc, jnp.abs(zeta), jnp.abs(y))
+        # term by term: at tau = 1 the solution has zeta = z, so |y (zeta - z)| would vanish too
         if self.kind == "free":
-            s2 = jnp.abs(y * (zeta - z)) + jnp.abs(tau - 1)
+            s2 = jnp.abs(y) * (jnp.abs(zeta) + jnp.abs(z)) + jnp.abs(tau - 1)
         else:
-            A = self.c0 * y * zeta + self.c0 - 1
-            s2 = jnp.abs((tau * zeta - z) * A) + jnp.abs((tau - 1) * zeta)
+            sA = self.c0 * jnp.abs(y * zeta) + jnp.abs(self.c0 - 1)
+            s2 = (tau * jnp.abs(zeta) + jnp.abs(z)) * sA + jnp.abs((tau - 1) * zeta)
         tiny = 1e-300
         return s1 + tiny, s2 + tiny
 
@@ -290,7 +292,9 @@ def _flow(sys, z, zeta0, y0, live, ts, config: DecompressConfig):
             dt0=None,
             y0=_to_real(zeta0, y0),
             args=(jnp.stack([z.real, z.imag]), live),
-            saveat=diffrax.SaveAt(ts=ts),
+            # one size: save at t1 (diffrax checks a `ts` array with a host callback, which
+            # would keep the whole solve out of JAX's persistent compilation cache)
+            saveat=diffrax.SaveAt(t1=True) if ts.shape[0] == 1 else diffrax.SaveAt(ts=ts),
             stepsize_controller=diffrax.PIDController(rtol=config.rtol, atol=config.atol),
             max_steps=config.max_steps,
             throw=False,
@@ -345,7 +349,7 @@ def _descend(sys, tau, x, heights, zeta, y, steps: int):
 
 
 # ---------------------------------------------------------------------------- the solve
-_LEVELS = 4  # Newton levels of the descent: the grid at z = x, atoms down to a + i delta 10^-4
+_LEVELS = 8  # Newton levels of the descent to the real axis (grid) or to a + i delta 10^-4 (atoms)
 
 
 @eqx.filter_jit
@@ -366,8 +370,8 @@ def _solve(c, x, ts, c0, kind: str, config: DecompressConfig):
     delta = config.delta
 
     steps = config.newton_steps
-    eta = delta * 10.0**-_LEVELS
-    ladder = delta * 10.0 ** -jnp.arange(1.0, _LEVELS + 1)  # atom lanes: delta/10, ..., eta
+    eta = delta * 1e-4
+    ladder = delta * 10.0 ** -jnp.minimum(jnp.arange(1.0, _LEVELS + 1), 4.0)  # atom lanes: delta/10, ..., eta, eta, ...
 
     # atom candidates: real roots of a_K (scaled positions) and their residues
     a_orig, a_cand, w0 = _atom_candidates(c, center, width)
@@ -403,7 +407,14 @@ def _solve(c, x, ts, c0, kind: str, config: DecompressConfig):
     good = good | switched
 
     # down to the real axis (grid) or to a + i eta (atoms)
-    heights = jnp.concatenate([jnp.zeros((P, _LEVELS)), jnp.broadcast_to(ladder, (A, _LEVELS))])
+    # The grid comes down geometrically from delta to h_min, then to the axis. Newton follows the
+    # root while each step in height is small next to the distance d to the nearest pole (atom
+    # candidate, real or virtual), so h_min = min(delta 10^-4, d/10).
+    d = jnp.min(jnp.where(jnp.isfinite(w0)[None, :], jnp.abs(xt[:, None] - a_cand[None, :]), jnp.inf), axis=1, initial=jnp.inf)
+    h_min = jnp.minimum(delta * 1e-4, 0.1 * d)
+    frac = jnp.arange(1.0, _LEVELS) / (_LEVELS - 1)
+    grid_heights = jnp.concatenate([delta * (h_min[:, None] / delta) ** frac[None, :], jnp.zeros((P, 1))], axis=1)
+    heights = jnp.concatenate([grid_heights, jnp.broadcast_to(ladder, (A, _LEVELS))])
     xs = jnp.real(z).astype(jnp.complex128)
     descend_v = jax.vmap(
         jax.vmap(lambda tau, x, h, zeta, y: _descend(sys_ng, tau, x, h, zeta, y, steps), in_axes=(0, None, None, 0, 0)),
@@ -525,7 +536,8 @@ def decompress(
     scalar = sizes.ndim == 0
     sizes = jnp.atleast_1d(sizes)
     ts = jnp.maximum(jnp.log(sizes / curve.n0), 0.0)
-    ts = eqx.error_if(ts, sizes < curve.n0 * (1 - 1e-12), "decompress: n < n0; decompression only grows the matrix (pass n >= n0).")
+    if not (is_concrete(n) and is_concrete(curve.n0)):  # otherwise checked above
+        ts = eqx.error_if(ts, sizes < curve.n0 * (1 - 1e-12), "decompress: n < n0; decompression only grows the matrix (pass n >= n0).")
     # `throw` acts out here, so both settings share one compiled solve
     m, density, positions, weights, status = _solve(curve.coeffs, x, ts, ratio, kind, dataclasses.replace(config, throw=True))
     if config.throw:
@@ -552,15 +564,23 @@ def decompress(
     )
 
 
+@eqx.filter_jit
+def _centre_radius(c, t, kind, ratio):
+    """Mean of the law of the curve evolved by t, and the radius of its support about the mean
+    (root test of the Laurent series)."""
+    from ._evolve import evolve_coeffs
+    from ._series import laurent_series, spectral_radius
+
+    ct = evolve_coeffs(c, t, kind, ratio)
+    S = laurent_series(ct, 3)
+    mean = S[1] / S[0]
+    return mean, spectral_radius(laurent_series(_rescale(ct, mean, 1.0), 24))
+
+
 def _target_grid(curve, n, kind, ratio, size: int, config: DecompressConfig):
     """A grid covering the support at size n: the evolved law's centre +- 1.5 x its radius (root
     test of its Laurent series), then narrowed to the bulks found there."""
-    from ._series import laurent_series, spectral_radius
-
-    evolved = curve.evolve(float(np.log(n / float(curve.n0))), kind=kind, ratio=ratio)
-    S = laurent_series(evolved.coeffs, 3)
-    mean = float(S[1] / S[0])
-    radius = float(spectral_radius(laurent_series(_rescale(evolved.coeffs, mean, 1.0), 24)))
+    mean, radius = (float(v) for v in _centre_radius(curve.coeffs, jnp.log(n / curve.n0), kind, None if ratio is None else jnp.asarray(ratio, jnp.float64)))
     coarse = np.linspace(mean - 1.5 * radius, mean + 1.5 * radius, size)
     bulks = decompress(curve, coarse, n, kind=kind, ratio=ratio, config=config).support()
     if bulks.size == 0:
@@ -592,7 +612,7 @@ def _predict(curve, n, kind, ratio, grid_size, config):
     return spec, None
 
 
-def eigvalsh(
+def predict(
     eigs: Shaped[ArrayLike, "..."] | Mapping | Sequence,
     n: int,
     *,
@@ -601,14 +621,14 @@ def eigvalsh(
     grid_size: int = 1024,
     config: DecompressConfig = DecompressConfig(),
     **fit_options,
-) -> Float[Array, " n"]:
-    r"""Predicted eigenvalues of the $n \times n$ matrix from those of an $m \times m$ submatrix.
+) -> Spectrum:
+    r"""The checked default pipeline: the [`Spectrum`][] at size $n$ predicted from the eigenvalues
+    of an $m \times m$ submatrix.
 
-    One line for the whole method: [`fit`][] (`**fit_options`: `deg`, `n0`, `log`,
-    `weights`; automatic degrees unless `deg=` is given), [`decompress`][] to size `n` on a
-    grid of `grid_size` points covering the predicted support, and the $n$ quantiles
-    $Q((k - \frac12)/n)$ of the predicted law (atoms included). Plain Python (the automatic
-    degree choice is not jit-able).
+    [`fit`][] (`**fit_options`: `deg`, `n0`, `log`, `weights`, `fit_config`; automatic degrees
+    unless `deg=` is given), then [`decompress`][] to size `n` on a grid of `grid_size` points
+    covering the predicted support. Plain Python (the automatic degree choice is not jit-able;
+    for batches and `grad`, call `fit` and `decompress` with fixed degrees).
 
     The prediction is checked before it is returned: no failed grid point, unit mass and
     the exact moments (see [`Spectrum.moment_errors`][]) to within 1e-2. With `deg=None`
@@ -620,7 +640,7 @@ def eigvalsh(
     n = int(n)
     unknown = set(fit_options) - {"deg", "n0", "log", "weights", "fit_config"}
     if unknown:
-        raise ValueError(f"eigvalsh: unknown options {sorted(unknown)}; fit options are deg, n0, log, weights, fit_config.")
+        raise ValueError(f"unknown options {sorted(unknown)}; fit options are deg, n0, log, weights, fit_config.")
     found = {}
 
     def accept(curve):
@@ -634,5 +654,24 @@ def eigvalsh(
     if deg is not None:
         problem = accept(curve)
         if problem is not None:
-            raise ValueError(f"eigvalsh: the prediction with deg={tuple(deg)} failed its check: {problem}. Try deg=None (automatic degrees) or other degrees.")
-    return found["spec"].eigvalsh(n)
+            raise ValueError(f"the prediction with deg={tuple(deg)} failed its check: {problem}. Try deg=None (automatic degrees) or other degrees.")
+    return found["spec"]
+
+
+def eigvalsh(
+    eigs: Shaped[ArrayLike, "..."] | Mapping | Sequence,
+    n: int,
+    *,
+    kind: str = "free",
+    ratio: float | None = None,
+    grid_size: int = 1024,
+    config: DecompressConfig = DecompressConfig(),
+    **fit_options,
+) -> Float[Array, " n"]:
+    r"""Predicted eigenvalues of the $n \times n$ matrix from those of an $m \times m$ submatrix.
+
+    One line for the whole method: [`predict`][] (fit with automatic degrees, decompress,
+    check; same arguments), then the $n$ quantiles $Q((k - \frac12)/n)$ of the predicted law
+    (atoms included), i.e. `predict(eigs, n, ...).eigvalsh()`.
+    """
+    return predict(eigs, n, kind=kind, ratio=ratio, grid_size=grid_size, config=config, **fit_options).eigvalsh(int(n))

@@ -934,8 +934,8 @@ def fit_with_diagnostics(
     sampling noise: the chosen degrees are the simplest whose scores are all within
     `plateau_factor` of the median over the candidates and whose refined curve is valid
     (branch tracked everywhere, density $\ge 0$, unit mass; at most `max_tries` are
-    refined; `fdj.eigvalsh` further passes over a candidate whose prediction at the target
-    size fails [`Spectrum.moment_errors`][]). The chosen
+    refined; [`predict`][] and [`eigvalsh`][] further pass over a candidate whose prediction
+    at the target size fails their check). The chosen
     degrees, the reason and the table of candidates are in the diagnostics.
     """
     return _fit_with_diagnostics(eigs, deg, n0, log, weights, config)

@@ -10,6 +10,8 @@ antiderivatives cell by cell), so quantiles, moments and log-determinants carry 
 interpolation error of $\rho$ on the grid.
 """
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -70,6 +72,18 @@ def _integrate(x, rho, F0, F1):
 def _xlog(x):
     ax = jnp.where(x == 0, 1.0, jnp.abs(x))
     return jnp.where(x == 0, 0.0, jnp.log(ax))
+
+
+def _compiled(method):
+    """Run a `Spectrum` method as one compiled program: op-by-op dispatch of its few dozen
+    small operations would compile each one separately, and that dominates a first call."""
+    jitted = eqx.filter_jit(method)
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        return jitted(self, *args, **kwargs)
+
+    return wrapper
 
 
 class Spectrum(eqx.Module):
@@ -133,11 +147,13 @@ class Spectrum(eqx.Module):
         return (1.0 - jnp.sum(w)) / jnp.where(raw > 0, raw, 1.0)
 
     # ------------------------------------------------------------------ the law
+    @_compiled
     def mass(self) -> Float[Array, ""]:
         r"""Unnormalised total mass $\int\rho + \sum_a w_a$ on the grid (1 when the grid covers the support)."""
         self._single("mass()")
         return _integrate(self.x, self.density, lambda x: x, lambda x: x**2 / 2) + jnp.sum(self._atoms()[1])
 
+    @_compiled
     def cdf(self, x: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
         r"""$F(x) = \mu((-\infty, x])$ of the (normalised) law, atoms included."""
         self._single("cdf(x)")
@@ -159,6 +175,7 @@ class Spectrum(eqx.Module):
         cell = h * (r0 + s * h / 2)
         return jnp.concatenate([jnp.zeros((1,)), jnp.cumsum(cell)])
 
+    @_compiled
     def quantile(self, q: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
         r"""$Q(q) = \inf\{x : F(x) \ge q\}$ (exact inverse of the piecewise-quadratic CDF; atoms are jumps)."""
         self._single("quantile(q)")
@@ -192,7 +209,10 @@ class Spectrum(eqx.Module):
         `num` defaults to the spectrum's size (which must then be concrete, i.e. outside `jit`).
         """
         self._single("eigvalsh()")
-        n = self._static_size(num)
+        return self._quantiles(self._static_size(num))
+
+    @_compiled
+    def _quantiles(self, n: int):
         return self.quantile((jnp.arange(n) + 0.5) / n)
 
     def _static_size(self, num):
@@ -203,6 +223,7 @@ class Spectrum(eqx.Module):
         return int(round(float(self.size)))
 
     # ------------------------------------------------------------------ integrals
+    @_compiled
     def moment(self, k: int) -> Float[Array, ""]:
         r"""$\int x^k d\mu$ (atoms included)."""
         self._single("moment(k)")
@@ -222,6 +243,7 @@ class Spectrum(eqx.Module):
         )
         return self._alpha() * ac + jnp.sum(w * (pos - c) ** k)
 
+    @_compiled
     def moment_errors(self, kmax: int = 4) -> Float[Array, " kmax"]:
         r"""Check against the exact moments: $e_k = (\hat m_k - m_k)/s_k$, $k = 1..$`kmax`.
 
@@ -236,13 +258,17 @@ class Spectrum(eqx.Module):
         part of the support).
         """
         from ._decompress import _rescale
+        from ._evolve import evolve_coeffs
 
         self._single("moment_errors()")
         kmax = int(kmax)
         if kmax < 2:
             raise ValueError(f"moment_errors needs kmax >= 2; got {kmax}.")
         order = 2 * ((kmax + 1) // 2)
-        law = self.curve if self.kind == "free" else self.curve.evolve(self.t, kind="deformed", ratio=self.ratio)
+        if self.kind == "free":
+            law = self.curve
+        else:  # the evolved curve directly (t >= 0 holds by construction; no run-time check to compile)
+            law = SpectralCurve(evolve_coeffs(self.curve.coeffs, self.t, "deformed", self.ratio))
         raw = law.moments(1)
         mean = raw[1] / raw[0]
         exact = SpectralCurve(_rescale(law.coeffs, mean, 1.0)).moments(order)
@@ -269,6 +295,7 @@ class Spectrum(eqx.Module):
         )
         return self._alpha() * ac + jnp.sum(w * jnp.abs(pos) ** p)
 
+    @_compiled
     def slogdet(self) -> tuple[Float[Array, ""], Float[Array, ""]]:
         r"""`(sign, log|det|)`: $\log|\det A_n| \approx n\int\log|x|\,d\mu$; the sign is
         $(-1)^{\#\{\lambda_k < 0\}}$ with the count read off the quantiles ($0$ when an atom sits at 0)."""
@@ -286,6 +313,7 @@ class Spectrum(eqx.Module):
         sign = jnp.where(jnp.mod(n_neg, 2) == 0, 1.0, -1.0)
         return jnp.where(zero_atom, 0.0, sign), jnp.where(zero_atom, -jnp.inf, logabs)
 
+    @_compiled
     def norm(self, p: float | int = 2) -> Float[Array, ""]:
         r"""Schatten norm $(\sum_k|\lambda_k|^p)^{1/p} \approx (n\int|x|^pd\mu)^{1/p}$; `p = inf`: $\max_k|\lambda_k|$."""
         self._single("norm(p)")
@@ -296,6 +324,7 @@ class Spectrum(eqx.Module):
             raise ValueError(f"norm(p) needs p > 0 or p = inf; got {p!r}.")
         return (self.size * self._abs_power(float(p))) ** (1.0 / p)
 
+    @_compiled
     def cond(self) -> Float[Array, ""]:
         r"""2-norm condition number $\max_k|\lambda_k| / \min_k|\lambda_k|$ of the predicted eigenvalues."""
         self._single("cond()")

@@ -80,6 +80,18 @@ def test_exact_laws(name):
         assert res.max() <= 1e-8, (name, tau, res.max())
 
 
+def test_no_growth_returns_the_curve_itself():
+    """n = n0 (tau = 1): the curve's own law at every grid point, far outside the support too."""
+    law = LAWS["free_levy"][0]
+    sup = np.asarray(law.support())
+    lo, hi = sup.min(), sup.max()
+    x = np.linspace(lo - 3 * (hi - lo), hi + 3 * (hi - lo), P)
+    spec = decompress(law.curve(N0), x, N0)
+    status = np.asarray(spec.status)
+    assert np.all((status == OK) | (status == ON_ATOM)), np.unique(status, return_counts=True)
+    np.testing.assert_allclose(np.asarray(spec.density), np.asarray(law.density(x)), atol=1e-8)
+
+
 def test_jit_vmap_over_curves_equals_loop():
     curves = [D.MarchenkoPastur(lam).curve(N0) for lam in np.linspace(0.2, 0.9, 8)]
     stacked = jax.tree.map(lambda *a: jnp.stack(a), *curves)

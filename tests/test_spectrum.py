@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import freedecomp_jax as fdj
 from freedecomp_jax import distributions as D
 from freedecomp_jax._decompress import decompress
 from freedecomp_jax._spectrum import evolve_moments
@@ -199,6 +200,11 @@ def test_eigvalsh_one_liner_from_exact_quantiles():
     eigs = np.interp(q, _law_cdf(law, g), g)
     ev = eigvalsh(eigs, n, deg=(1, 2))
     assert ev.shape == (n,) and np.all(np.diff(np.asarray(ev)) >= 0)
+    spec = fdj.predict(eigs, n, deg=(1, 2))  # the same pipeline, returning the checked Spectrum
+    assert isinstance(spec, fdj.Spectrum) and float(spec.size) == n and spec.curve.coeffs.shape == (2, 3)
+    np.testing.assert_array_equal(np.asarray(spec.eigvalsh()), np.asarray(ev))
+    assert np.all(np.abs(np.asarray(spec.moment_errors())) <= 1e-3)
+    np.testing.assert_allclose(float(spec.atoms[1][np.isfinite(np.asarray(spec.atoms[0]))].sum()), 7 / 12, atol=1e-4)
     target = law.decompress(n / m)
     std = np.sqrt(float(target.curve().moments(2)[2]) - float(target.curve().moments(1)[1]) ** 2)
     assert _w1_to_law(ev, target) / std <= 1e-3
