@@ -499,6 +499,12 @@ def decompress(
     - `config`: a [`DecompressConfig`][].
 
     **Returns:** a [`Spectrum`][] (density `(P,)` or `(S, P)`, atoms, per-point status).
+
+    Failed points raise (or, with `throw=False`, are flagged in `Spectrum.status`). A fitted
+    curve that is not exactly decompressible can still give a law that is wrong as a whole
+    (mass or moments off) with every point on a branch of the evolved curve: check
+    `spec.moment_errors()` and `spec.mass()` (about 1e-4 and 1 on a good prediction), or
+    call [`predict`][], which does it for you and passes over such degrees.
     """
     check_x64()
     if kind not in ("free", "deformed"):
