@@ -28,7 +28,7 @@ curve's physical root and flagged `SWITCHED` (information, not a failure).
 
 **Density at the real axis.** The Plemelj limit $m_t(x + i0)$ is itself a solution of
 $F = 0$ at $z = x$ (a root of the evolved curve), so Newton continuation from the state at
-$x + i\delta$ down to $z = x$ (heights falling geometrically to $\min(10^{-4}\delta, d/10)$, $d$
+$x + i\delta$ down to $z = x$ (heights falling geometrically to $\min(10^{-2}\delta, d/10)$, $d$
 the distance to the nearest pole or virtual pole, then 0) gives $\rho_t(x) = \operatorname{Im} m_t(x + i0)/\pi$
 without any $\delta$-extrapolation: exact in the bulk (simple root, quadratic convergence)
 and at square-root edges (the conjugate pair of roots is split by the real axis, so Newton
@@ -371,7 +371,9 @@ def _solve(c, x, ts, c0, kind: str, config: DecompressConfig):
 
     steps = config.newton_steps
     eta = delta * 1e-4
-    ladder = delta * 10.0 ** -jnp.minimum(jnp.arange(1.0, _LEVELS + 1), 4.0)  # atom lanes: delta/10, ..., eta, eta, ...
+    # atom lanes: half a decade per level, delta 10^-1/2 ... eta (m grows like w/h on a pole:
+    # from a whole decade per level Newton can fail to follow a just-born atom of small weight)
+    ladder = delta * 10.0 ** -(jnp.arange(1.0, _LEVELS + 1) / 2)
 
     # atom candidates: real roots of a_K (scaled positions) and their residues
     a_orig, a_cand, w0 = _atom_candidates(c, center, width)
@@ -409,9 +411,10 @@ def _solve(c, x, ts, c0, kind: str, config: DecompressConfig):
     # down to the real axis (grid) or to a + i eta (atoms)
     # The grid comes down geometrically from delta to h_min, then to the axis. Newton follows the
     # root while each step in height is small next to the distance d to the nearest pole (atom
-    # candidate, real or virtual), so h_min = min(delta 10^-4, d/10).
+    # candidate, real or virtual), so h_min = min(delta 10^-2, d/10): all levels are spent
+    # above the pole's scale, where m turns from i w/h to -w/d.
     d = jnp.min(jnp.where(jnp.isfinite(w0)[None, :], jnp.abs(xt[:, None] - a_cand[None, :]), jnp.inf), axis=1, initial=jnp.inf)
-    h_min = jnp.minimum(delta * 1e-4, 0.1 * d)
+    h_min = jnp.minimum(delta * 1e-2, 0.1 * d)
     frac = jnp.arange(1.0, _LEVELS) / (_LEVELS - 1)
     grid_heights = jnp.concatenate([delta * (h_min[:, None] / delta) ** frac[None, :], jnp.zeros((P, 1))], axis=1)
     heights = jnp.concatenate([grid_heights, jnp.broadcast_to(ladder, (A, _LEVELS))])

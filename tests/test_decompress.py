@@ -92,6 +92,28 @@ def test_no_growth_returns_the_curve_itself():
     np.testing.assert_allclose(np.asarray(spec.density), np.asarray(law.density(x)), atol=1e-8)
 
 
+def test_grid_point_next_to_a_just_born_atom():
+    """An atom of weight 0.04 born at -1e-5 (MP(0.13) shifted, tau = 8: lambda tau = 1.04) with a
+    grid point at x = 0: the descent to the real axis must follow m from i w/h to -w/d."""
+    from freedecomp_jax._decompress import _rescale
+
+    shift = 1e-5
+    curve = SpectralCurve(_rescale(D.MarchenkoPastur(0.13).curve(N0).coeffs, shift, 1.0), N0)
+    x = np.linspace(-0.5, 5.5, P)
+    x[np.argmin(np.abs(x))] = 0.0
+    spec = decompress(curve, x, 8 * N0)
+    status = np.asarray(spec.status)
+    assert np.all((status == OK) | (status == ON_ATOM)), np.unique(status, return_counts=True)
+    pos, w = np.asarray(spec.atoms[0]), np.asarray(spec.atoms[1])
+    np.testing.assert_allclose(pos[w > 0], [-shift], atol=1e-9)
+    np.testing.assert_allclose(w[w > 0], [1 - 1 / 1.04], rtol=1e-6)
+    target = D.MarchenkoPastur(0.13 * 8)
+    np.testing.assert_allclose(np.asarray(spec.density), np.asarray(target.density(x + shift)), atol=1e-6)
+    # next to the pole m is real and about -w/d
+    m0 = complex(np.asarray(spec.m)[x == 0.0][0])
+    assert abs(m0.imag) <= 1e-8 * abs(m0) and abs(m0 * shift / -(1 - 1 / 1.04) - 1) <= 0.05
+
+
 def test_jit_vmap_over_curves_equals_loop():
     curves = [D.MarchenkoPastur(lam).curve(N0) for lam in np.linspace(0.2, 0.9, 8)]
     stacked = jax.tree.map(lambda *a: jnp.stack(a), *curves)
