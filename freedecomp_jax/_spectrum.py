@@ -158,32 +158,27 @@ class Spectrum(eqx.Module):
         r"""$F(x) = \mu((-\infty, x])$ of the (normalised) law, atoms included."""
         self._single("cdf(x)")
         xq = jnp.asarray(x, dtype=jnp.float64)
-        g, rho = self.x, self.density
-        alpha = self._alpha()
-        Fn = self._ac_nodes()
+        g, rho, alpha, Fn, (pos, w) = self._law()
         j = jnp.clip(jnp.searchsorted(g, xq, side="right") - 1, 0, g.shape[0] - 2)
         h = g[j + 1] - g[j]
         s = jnp.clip((xq - g[j]) / h, 0.0, 1.0)
         Fac = Fn[j] + h * (rho[j] * s + (rho[j + 1] - rho[j]) * s**2 / 2)
         Fac = jnp.where(xq < g[0], 0.0, Fac)
-        pos, w = self._atoms()
         Fat = jnp.sum(jnp.where(pos <= xq[..., None], w, 0.0), axis=-1)
         return alpha * Fac + Fat
 
-    def _ac_nodes(self):
+    def _law(self):
+        """Grid, density, normalisation alpha, unnormalised CDF of the density at the grid nodes, atoms."""
         x0, h, r0, s = _cells(self.x, self.density)
-        cell = h * (r0 + s * h / 2)
-        return jnp.concatenate([jnp.zeros((1,)), jnp.cumsum(cell)])
+        nodes = jnp.concatenate([jnp.zeros((1,)), jnp.cumsum(h * (r0 + s * h / 2))])
+        return self.x, self.density, self._alpha(), nodes, self._atoms()
 
     @_compiled
     def quantile(self, q: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
         r"""$Q(q) = \inf\{x : F(x) \ge q\}$ (exact inverse of the piecewise-quadratic CDF; atoms are jumps)."""
         self._single("quantile(q)")
         q = jnp.asarray(q, dtype=jnp.float64)
-        g, rho = self.x, self.density
-        alpha = self._alpha()
-        Fn = self._ac_nodes()
-        pos, w = self._atoms()
+        g, rho, alpha, Fn, (pos, w) = self._law()
         # CDF just below / at each atom
         Fa = self.cdf(pos) - w  # includes the other atoms at or below, minus itself
         below = jnp.where(w > 0, Fa, jnp.inf)
