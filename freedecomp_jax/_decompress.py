@@ -621,6 +621,25 @@ def _predict(curve, n, kind, ratio, grid_size, config):
     return spec, None
 
 
+def _zero_rows(eigs) -> np.ndarray | None:
+    r"""Rows (and columns) of a matrix input that vanish to rounding, $\max_j |a_{ij}| \le \varepsilon \max|a|$.
+
+    `None` unless `eigs` is a concrete square 2-D array. Such rows are a direct summand
+    $0_k \oplus B$ (dead units, unused parameters, constant features): a random principal
+    submatrix keeps them in the same proportion, so their zeros stay a fraction $k/m$ at
+    every size instead of growing as $1 - (1 - w_0)e^{-t}$ like a free atom.
+    """
+    if isinstance(eigs, (Mapping, list, tuple)) or not is_concrete(eigs):
+        return None
+    arr = np.asarray(eigs)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.size == 0 or not np.issubdtype(arr.dtype, np.floating):
+        return None
+    scale = np.max(np.abs(arr))
+    if not np.isfinite(scale):
+        return None  # fit reports the non-finite entries
+    return np.all(np.abs(arr) <= np.finfo(arr.dtype).eps * scale, axis=1)
+
+
 def predict(
     eigs: Shaped[ArrayLike, "..."] | Mapping | Sequence,
     n: int,
@@ -650,6 +669,15 @@ def predict(
     unknown = set(fit_options) - {"deg", "n0", "log", "weights", "fit_config"}
     if unknown:
         raise ValueError(f"unknown options {sorted(unknown)}; fit options are deg, n0, log, weights, fit_config.")
+    zero = _zero_rows(eigs)
+    if zero is not None and zero.any() and not zero.all():
+        k, m = int(zero.sum()), zero.size
+        raise ValueError(
+            f"{k} of the {m} rows/columns of the matrix are zero (dead units, unused parameters, constant features?). "
+            f"They are a direct summand whose zeros stay a fraction {k}/{m} at every size, which a free atom cannot describe "
+            f"(it would grow to 1 - (1 - w0) m/n). Use fdj.eigvalsh(matrix, n), which sets them aside, or predict the rest: "
+            f"keep = ~np.all(A == 0, axis=1); predict(A[np.ix_(keep, keep)], round(n * {m - k}/{m}))."
+        )
     found = {}
 
     def accept(curve):
@@ -682,5 +710,24 @@ def eigvalsh(
     One line for the whole method: [`predict`][] (fit with automatic degrees, decompress,
     check; same arguments), then the $n$ quantiles $Q((k - \frac12)/n)$ of the predicted law
     (atoms included), i.e. `predict(eigs, n, ...).eigvalsh()`.
+
+    A matrix input with $k$ zero rows/columns (see [`predict`][], which refuses them) is a
+    direct summand $0_k \oplus B$: the zeros keep their share, $\operatorname{round}(nk/m)$
+    of the $n$ values, and $B$ is decompressed to the remaining size.
     """
+    zero = _zero_rows(eigs)
+    if zero is not None and zero.any() and not zero.all():
+        n = int(n)
+        if n < zero.size:
+            raise ValueError(f"n = {n} < n0 = {zero.size}: decompression only grows the matrix (pass n >= n0).")
+        keep = ~zero
+        n_zero = int(round(n * zero.sum() / zero.size))
+        n_rest = max(n - n_zero, int(keep.sum()))
+        if "n0" in fit_options and fit_options["n0"] is not None and float(fit_options["n0"]) != zero.size:
+            raise ValueError(f"a matrix input has n0 = its size ({zero.size}); drop n0 or pass n0={zero.size}.")
+        options = {k: v for k, v in fit_options.items() if k != "n0"}
+        b = np.asarray(eigs)[np.ix_(keep, keep)]
+        ratio_b = None if ratio is None else ratio * b.shape[0] / zero.size  # X without its zero rows: fewer rows, same q
+        rest = predict(b, n_rest, kind=kind, ratio=ratio_b, grid_size=grid_size, config=config, **options).eigvalsh(n_rest)
+        return jnp.sort(jnp.concatenate([jnp.zeros(n - n_rest), rest]))
     return predict(eigs, n, kind=kind, ratio=ratio, grid_size=grid_size, config=config, **fit_options).eigvalsh(int(n))

@@ -32,10 +32,12 @@ def _ks(pred, true, tol: float) -> float:
 
 
 # Measured 2026-11-23 (issue 4 stays open on these): none of the four beats the better baseline yet.
-# mlp_hessian / mlp_gauss_newton: their exact zeros are tied to parameters, so a principal
-# submatrix keeps the atom's fraction, while free decompression grows it as 1 - (1 - w0)/tau;
-# rbf_gram: a log-scale spectrum over 6 decades, no valid fit in log mode; random_feature_gram:
-# an atom born at size n that the submatrix does not show. Strict: a fix turns these into XPASS.
+# mlp_hessian / mlp_gauss_newton: 20% / 26% of the submatrix's rows are zero (dead units, unused
+# parameters); eigvalsh now keeps their share instead of growing it as a free atom, but the rest
+# spans 7-10 decades and no candidate curve is valid (ValueError). rbf_gram: 6 decades, no valid
+# fit. random_feature_gram: the same, and an atom born at size n. Free decompression's own model
+# holds for all four (benchmarks/realcases.py, "KS model at m"); the algebraic curve is what fails.
+# Strict: a fix turns these into XPASS.
 _KNOWN = pytest.mark.xfail(strict=True, reason="free decompression with defaults does not beat the naive baselines on this case yet (issue 4)")
 
 

@@ -227,3 +227,24 @@ def test_eigvalsh_from_a_sampled_submatrix(law, getkey):
     small = np.linalg.eigvalsh(a[:1000, :1000])
     ev = np.asarray(eigvalsh(small, 8000))
     assert stats.ks_2samp(ev, full).statistic <= 0.02
+
+
+def test_zero_rows_of_a_matrix_input_keep_their_share(getkey):
+    """A matrix with zero rows/columns is 0_k (+) B: a principal submatrix keeps a fraction k/m of
+    zeros at every size, so eigvalsh sets them aside (a free atom would grow to 1 - (1 - k/m) m/n)
+    and predict, whose Spectrum cannot hold such a fixed atom, refuses them with the recipe."""
+    from freedecomp_jax._decompress import eigvalsh
+
+    law = D.MarchenkoPastur(0.3)
+    b = np.asarray(law.sample_matrix(getkey(), 400))
+    a = np.zeros((500, 500))
+    perm = np.random.default_rng(0).permutation(500)
+    keep = np.sort(perm[:400])
+    a[np.ix_(keep, keep)] = b
+    n = 2000
+    ev = np.asarray(eigvalsh(a, n, deg=(1, 2)))
+    assert ev.shape == (n,) and np.all(np.diff(ev) >= 0)
+    np.testing.assert_array_equal(ev[ev == 0].size, 400)  # round(2000 * 100 / 500), not 0.8 * 2000 = 1600
+    np.testing.assert_array_equal(ev[ev != 0], np.asarray(eigvalsh(b, 1600, deg=(1, 2))))
+    with pytest.raises(ValueError, match="100 of the 500 rows/columns of the matrix are zero"):
+        fdj.predict(a, n, deg=(1, 2))
