@@ -624,7 +624,7 @@ def _predict(curve, n, kind, ratio, grid_size, config):
 def _zero_rows(eigs) -> np.ndarray | None:
     r"""Rows (and columns) of a matrix input that vanish to rounding, $\max_j |a_{ij}| \le \varepsilon \max|a|$.
 
-    `None` unless `eigs` is a concrete square 2-D array. Such rows are a direct summand
+    `None` unless `eigs` is a concrete square 2-D array with some, but not all, rows zero. Such rows are a direct summand
     $0_k \oplus B$ (dead units, unused parameters, constant features): a random principal
     submatrix keeps them in the same proportion, so their zeros stay a fraction $k/m$ at
     every size instead of growing as $1 - (1 - w_0)e^{-t}$ like a free atom.
@@ -637,7 +637,8 @@ def _zero_rows(eigs) -> np.ndarray | None:
     scale = np.max(np.abs(arr))
     if not np.isfinite(scale):
         return None  # fit reports the non-finite entries
-    return np.all(np.abs(arr) <= np.finfo(arr.dtype).eps * scale, axis=1)
+    zero = np.all(np.abs(arr) <= np.finfo(arr.dtype).eps * scale, axis=1)
+    return zero if zero.any() and not zero.all() else None
 
 
 def predict(
@@ -670,7 +671,7 @@ def predict(
     if unknown:
         raise ValueError(f"unknown options {sorted(unknown)}; fit options are deg, n0, log, weights, fit_config.")
     zero = _zero_rows(eigs)
-    if zero is not None and zero.any() and not zero.all():
+    if zero is not None:
         k, m = int(zero.sum()), zero.size
         raise ValueError(
             f"{k} of the {m} rows/columns of the matrix are zero (dead units, unused parameters, constant features?). "
@@ -716,7 +717,7 @@ def eigvalsh(
     of the $n$ values, and $B$ is decompressed to the remaining size.
     """
     zero = _zero_rows(eigs)
-    if zero is not None and zero.any() and not zero.all():
+    if zero is not None:
         n = int(n)
         if n < zero.size:
             raise ValueError(f"n = {n} < n0 = {zero.size}: decompression only grows the matrix (pass n >= n0).")
