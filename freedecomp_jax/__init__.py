@@ -17,6 +17,7 @@ from ._fit import (
     fit as fit,
     fit_with_diagnostics as fit_with_diagnostics,
 )
+from ._levy import LevyConfig as LevyConfig, LevyKhintchine as LevyKhintchine, fit_levy as fit_levy
 from ._roots import Aberth as Aberth, Roots as Roots, polyroots as polyroots
 from ._sharding import sharded as sharded
 from ._spectrum import Spectrum as Spectrum, evolve_moments as evolve_moments

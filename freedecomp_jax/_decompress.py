@@ -70,6 +70,7 @@ import numpy as np
 from ._curve import SpectralCurve
 from ._custom_types import Array, ArrayLike, Float, Real, Shaped
 from ._evolve import evolve_coeffs
+from ._levy import LevyConfig, LevyKhintchine, fit_levy, levy_grid
 from ._poly import polyval2
 from ._roots import polyroots
 from ._spectrum import Spectrum
@@ -474,8 +475,24 @@ def _solve(c, x, ts, c0, kind: str, config: DecompressConfig):
     return m_out, density, positions, w_t, status
 
 
+@eqx.filter_jit
+def _levy_solve(law: LevyKhintchine, x, ts):
+    """The law at every size in `ts` (exact: LevyKhintchine.evolve), solved on the grid."""
+
+    def one(t):
+        lt = law.evolve(t)
+        m = lt.boundary(x)
+        pos, w = lt.atom()
+        good = jnp.isfinite(m) & (jnp.imag(m) >= 0) & (lt.residual(x, m) <= 1e-6)
+        on_atom = (w > 0) & (x == pos)
+        status = jnp.where(on_atom, ON_ATOM, jnp.where(good, OK, NOT_CONVERGED))
+        return m, jnp.where(on_atom, 0.0, jnp.imag(m) / jnp.pi), pos[None], w[None], status
+
+    return jax.vmap(one)(ts)
+
+
 def decompress(
-    curve: SpectralCurve,
+    curve: SpectralCurve | LevyKhintchine,
     x: Real[ArrayLike, " P"],
     n: Real[ArrayLike, "*S"],
     *,
@@ -493,7 +510,8 @@ def decompress(
 
     **Arguments:**
 
-    - `curve`: a [`SpectralCurve`][] fitted at size `curve.n0`.
+    - `curve`: a [`SpectralCurve`][] fitted at size `curve.n0`, or a [`LevyKhintchine`][] law
+      (free only; its decompression is exact and closed form, solved point by point).
     - `x`: real grid `(P,)` where the density is wanted (finite, at least one point).
     - `n`: target size, an int, or a 1-D array of sizes `(S,)` (all produced by one solve);
       every size must be `>= curve.n0`.
@@ -521,6 +539,9 @@ def decompress(
                 raise ValueError(f"ratio must be a positive finite scalar (c0 = n0/q); got {ratio!r}.")
     elif ratio is not None:
         raise ValueError("ratio is only used by kind='deformed'; drop it, or pass kind='deformed'.")
+    levy = isinstance(curve, LevyKhintchine)
+    if levy and kind != "free":
+        raise ValueError("a LevyKhintchine law is decompressed freely only (kind='free'); for a Gram matrix X X^T with fixed q fit a SpectralCurve.")
     if is_concrete(x):
         xn = np.asarray(x, dtype=float)
         if xn.ndim != 1 or xn.size == 0:
@@ -548,7 +569,10 @@ def decompress(
     if not (is_concrete(n) and is_concrete(curve.n0)):  # otherwise checked above
         ts = eqx.error_if(ts, sizes < curve.n0 * (1 - 1e-12), "decompress: n < n0; decompression only grows the matrix (pass n >= n0).")
     # `throw` acts out here, so both settings share one compiled solve
-    m, density, positions, weights, status = _solve(curve.coeffs, x, ts, ratio, kind, dataclasses.replace(config, throw=True))
+    if levy:
+        m, density, positions, weights, status = _levy_solve(curve, x, ts)
+    else:
+        m, density, positions, weights, status = _solve(curve.coeffs, x, ts, ratio, kind, dataclasses.replace(config, throw=True))
     if config.throw:
         failed = jnp.isin(status, jnp.asarray(_FAILURES))
         density = eqx.error_if(
@@ -605,20 +629,66 @@ def _predict(curve, n, kind, ratio, grid_size, config):
     """Decompress onto a grid covering the support; return the spectrum and what is wrong with it (or None)."""
     quiet = dataclasses.replace(config, throw=False)
     spec = decompress(curve, _target_grid(curve, n, kind, ratio, grid_size, quiet), n, kind=kind, ratio=ratio, config=quiet)
+    return spec, _problem(spec)
+
+
+def _problem(spec: Spectrum) -> str | None:
+    """What is wrong with a prediction (failed points, mass, moments), or None."""
     failed = np.isin(np.asarray(spec.status), _FAILURES)
     if failed.any():
         codes = sorted(set(np.asarray(spec.status)[failed].tolist()))
-        return spec, f"{int(failed.sum())} grid points failed ({'; '.join(STATUS_MESSAGES[c] for c in codes)})"
+        return f"{int(failed.sum())} grid points failed ({'; '.join(STATUS_MESSAGES[c] for c in codes)})"
     mass = float(spec.mass())
     if not abs(mass - 1.0) <= _CHECK_TOL:
-        return spec, f"the predicted law has total mass {mass:.4f} instead of 1 (the flow left the physical branch)"
+        return f"the predicted law has total mass {mass:.4f} instead of 1 (the flow left the physical branch, or the grid misses part of the support)"
     err = np.asarray(spec.moment_errors())
     if not np.all(np.abs(err) <= _CHECK_TOL):
-        return spec, (
-            f"the predicted moments miss the exact moment recursion by up to {np.max(np.abs(err)):.2g} standard units "
-            "(the flow left the physical branch)"
+        return (
+            f"the predicted moments miss the exact moments by up to {np.max(np.abs(err)):.2g} standard units "
+            "(the flow left the physical branch, or the grid misses part of the support)"
         )
-    return spec, None
+    return None
+
+
+def _levy_target_grid(law: LevyKhintchine, n, size: int):
+    """A grid for the law at size n: bulks found on a wide log grid, `size` points shared among them
+    (log-spaced in a bulk spanning a decade or more, or 0, linear otherwise), so each narrow bulk
+    is resolved too."""
+    coarse = levy_grid(law, float(n) / float(law.n0), 4 * size)  # fine enough to see a narrow isolated bulk
+    bulks = decompress(law, coarse, n, config=DecompressConfig(throw=False)).support()
+    if bulks.size == 0:
+        return coarse
+    tiny = np.min(np.abs(coarse))
+    pieces = []
+    for lo, hi in bulks:
+        if lo < 0 < hi:
+            pieces += [(lo, -tiny), (tiny, hi)]
+        else:
+            pieces.append((lo, hi))
+    share = max(size // len(pieces), 8)
+    parts = []
+    for lo, hi in pieces:
+        a, b = sorted((abs(lo), abs(hi)))
+        if a > 0 and b / a >= 10:
+            g = np.geomspace(a, b, share)
+            parts.append(g if lo > 0 else -g[::-1])
+        else:
+            parts.append(np.linspace(lo, hi, share))
+    grid = np.unique(np.concatenate(parts))
+    return grid
+
+
+def _predict_levy(eigs, n, fit_options, grid_size: int, why: Exception) -> Spectrum:
+    """`predict` with the free Levy-Khintchine model (when no algebraic curve passes the check)."""
+    from ._fit import FitConfig, _parse_inputs
+
+    inputs = _parse_inputs(eigs, fit_options.get("n0"), fit_options.get("weights"), fit_options.get("fit_config", FitConfig()))
+    law = fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=fit_options.get("levy_config", LevyConfig()))
+    spec = decompress(law, _levy_target_grid(law, n, grid_size), n, config=DecompressConfig(throw=False))
+    problem = _problem(spec)
+    if problem is not None:
+        raise ValueError(f"{why} The free Levy-Khintchine model, tried next, failed its check too: {problem}.")
+    return spec
 
 
 def _zero_rows(eigs) -> np.ndarray | None:
@@ -654,7 +724,7 @@ def predict(
     r"""The checked default pipeline: the [`Spectrum`][] at size $n$ predicted from the eigenvalues
     of an $m \times m$ submatrix.
 
-    [`fit`][] (`**fit_options`: `deg`, `n0`, `log`, `weights`, `fit_config`; automatic degrees
+    [`fit`][] (`**fit_options`: `deg`, `n0`, `log`, `weights`, `fit_config`, `levy_config`; automatic degrees
     unless `deg=` is given), then [`decompress`][] to size `n` on a grid of `grid_size` points
     covering the predicted support. Plain Python (the automatic degree choice is not jit-able;
     for batches and `grad`, call `fit` and `decompress` with fixed degrees).
@@ -663,13 +733,18 @@ def predict(
     the exact moments (see [`Spectrum.moment_errors`][]) to within 1e-2. With `deg=None`
     a candidate whose prediction fails the check is passed over for the next one (see
     [`fit_with_diagnostics`][]); with `deg` given, a failed check raises `ValueError`.
+
+    When no candidate curve passes (typically a spectrum spanning many decades: Hessians,
+    Gauss–Newton and kernel Gram matrices), `kind="free"` falls back to the free
+    Lévy–Khintchine model ([`fit_levy`][], `levy_config=` a [`LevyConfig`][]), decompressed
+    exactly and checked the same way; `spec.curve` then holds the [`LevyKhintchine`][] law.
     """
-    from ._fit import FitConfig, _fit_with_diagnostics
+    from ._fit import FitConfig, NoUsableCurve, _fit_with_diagnostics
 
     n = int(n)
-    unknown = set(fit_options) - {"deg", "n0", "log", "weights", "fit_config"}
+    unknown = set(fit_options) - {"deg", "n0", "log", "weights", "fit_config", "levy_config"}
     if unknown:
-        raise ValueError(f"unknown options {sorted(unknown)}; fit options are deg, n0, log, weights, fit_config.")
+        raise ValueError(f"unknown options {sorted(unknown)}; fit options are deg, n0, log, weights, fit_config, levy_config.")
     zero = _zero_rows(eigs)
     if zero is not None:
         k, m = int(zero.sum()), zero.size
@@ -686,9 +761,14 @@ def predict(
         return problem
 
     deg = fit_options.get("deg")
-    curve, _ = _fit_with_diagnostics(
-        eigs, deg, fit_options.get("n0"), fit_options.get("log"), fit_options.get("weights"), fit_options.get("fit_config", FitConfig()), accept
-    )
+    try:
+        curve, _ = _fit_with_diagnostics(
+            eigs, deg, fit_options.get("n0"), fit_options.get("log"), fit_options.get("weights"), fit_options.get("fit_config", FitConfig()), accept
+        )
+    except NoUsableCurve as why:
+        if kind != "free":
+            raise
+        return _predict_levy(eigs, n, fit_options, grid_size, why)
     if deg is not None:
         problem = accept(curve)
         if problem is not None:

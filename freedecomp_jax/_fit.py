@@ -878,7 +878,7 @@ def _fit_auto(inputs: _Inputs, log: bool | None, config: FitConfig, accept=None)
         rejected[deg] = problem
     skipped = "".join(f"; {d} was passed over: {why}" for d, why in rejected.items())
     if chosen is None and accept is not None:
-        raise ValueError(
+        raise NoUsableCurve(
             f"deg=None: none of the {len(tried)} simplest candidate degrees gave a usable prediction{skipped}. "
             "Pass deg=(deg_z, deg_m) explicitly, or check that the eigenvalues come from one symmetric matrix."
         )
@@ -939,6 +939,10 @@ def fit_with_diagnostics(
     degrees, the reason and the table of candidates are in the diagnostics.
     """
     return _fit_with_diagnostics(eigs, deg, n0, log, weights, config)
+
+
+class NoUsableCurve(ValueError):
+    """Automatic degrees found no curve whose prediction passes its check (raised by `predict`'s fit)."""
 
 
 def _fit_with_diagnostics(eigs, deg, n0, log, weights, config: FitConfig, accept=None):

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._curve import SpectralCurve
+from ._levy import LevyKhintchine
 from ._custom_types import Array, ArrayLike, Complex, Float, Int, Real
 from ._x64 import is_concrete
 
@@ -98,7 +99,8 @@ class Spectrum(eqx.Module):
     - `size`: the matrix size $n$.
     - `status`: per-grid-point status (0 ok; codes in `freedecomp_jax._decompress.STATUS_MESSAGES`).
     - `m`: the Stieltjes transform $m_n(x + i0)$ at the grid ($\rho = \operatorname{Im} m/\pi$).
-    - `curve`, `t`, `kind`, `ratio`: where it came from ($n = n_0 e^t$).
+    - `curve`, `t`, `kind`, `ratio`: where it came from ($n = n_0 e^t$); `curve` is a
+      [`SpectralCurve`][] or, for spectra spanning decades, a [`LevyKhintchine`][] law.
     """
 
     x: Float[Array, " P"]
@@ -107,7 +109,7 @@ class Spectrum(eqx.Module):
     size: Float[Array, "*S"]
     status: Int[Array, "*S P"]
     m: Complex[Array, "*S P"]
-    curve: SpectralCurve
+    curve: SpectralCurve | LevyKhintchine
     t: Float[Array, "*S"]
     ratio: Float[Array, ""] | None
     kind: str = eqx.field(static=True, default="free")
@@ -245,21 +247,35 @@ class Spectrum(eqx.Module):
         $m_k$ are the exact central moments of the law at size $n$ (about its exact mean):
         free, the recursion [`evolve_moments`][] from the curve's central moments at $n_0$
         (METHOD §1.6; free decompression keeps the mean); deformed, the Laurent series of
-        `curve.evolve(t)`. $\hat m_k$ integrates the predicted law about the same point, and
+        `curve.evolve(t)`; a [`LevyKhintchine`][] law, its free cumulants at size $n$. $\hat m_k$ integrates the predicted law about the same point, and
         $s_k = m_{2j}^{k/2j}$, $2j$ the even order $\ge k$ (so heavy tails do not inflate
         $e_3, e_4$). On a grid that covers the support, a decompression on the physical branch
         gives errors at the level of the grid's quadrature error (about 1e-4 at 1024 points);
         1e-2 and more means the flow left the physical branch somewhere (or the grid misses
         part of the support).
         """
-        from ._decompress import _rescale
-        from ._evolve import evolve_coeffs
-
         self._single("moment_errors()")
         kmax = int(kmax)
         if kmax < 2:
             raise ValueError(f"moment_errors needs kmax >= 2; got {kmax}.")
         order = 2 * ((kmax + 1) // 2)
+        if isinstance(self.curve, LevyKhintchine):  # exact moments from the free cumulants at size n
+            law = self.curve.evolve(self.t)
+            mean = law.cumulants(1)[0]
+            exact = law.moments(order, central=True)
+        else:
+            mean, exact = self._curve_moments(order)
+        got = jnp.stack([self._central(k, mean) for k in range(1, kmax + 1)])
+        k = np.arange(1, kmax + 1)
+        even = 2 * ((k + 1) // 2)
+        scale = jnp.abs(exact[even]) ** (k / even)
+        return (got - exact[1 : kmax + 1]) / scale
+
+    def _curve_moments(self, order: int):
+        """Exact mean and central moments at size n of a `SpectralCurve` prediction."""
+        from ._decompress import _rescale
+        from ._evolve import evolve_coeffs
+
         if self.kind == "free":
             law = self.curve
         else:  # the evolved curve directly (t >= 0 holds by construction; no run-time check to compile)
@@ -270,11 +286,7 @@ class Spectrum(eqx.Module):
         exact = exact / exact[0]
         if self.kind == "free":
             exact = evolve_moments(exact, self.t)
-        got = jnp.stack([self._central(k, mean) for k in range(1, kmax + 1)])
-        k = np.arange(1, kmax + 1)
-        even = 2 * ((k + 1) // 2)
-        scale = jnp.abs(exact[even]) ** (k / even)
-        return (got - exact[1 : kmax + 1]) / scale
+        return mean, exact
 
     def trace(self, p: int = 1) -> Float[Array, ""]:
         r"""$\operatorname{tr} A_n^p \approx n\int x^p d\mu$."""
@@ -463,10 +475,68 @@ def _refine_cusps(c, kind, c0, x_seed, m_seed, tau_seed):
     return xs, ts, r <= 1e-9
 
 
-def _bulk_runs(rho, status):
-    """Index pairs (first, last) of the runs of grid points with positive density."""
+def _levy_z(law, tau, m):
+    r"""$z_\tau(m) = a - \tau s m - 1/m + \sum_k r_k x_k/(1 + \tau x_k m)$ at real $m$ (the law at size $n_0\tau$)."""
+    return law.drift - tau * law.variance * m - 1 / m + jnp.sum(law.rates * law.jumps / (1 + tau * law.jumps * m))
+
+
+def _levy_edge_system(law, scale):
+    r"""Edges are the real critical points of $z_\tau(m)$; cusps where $z_\tau'' = 0$ too. Unknowns
+    $u = m\,$`scale` and $\log\tau$; residuals $m^2z'$ and $m^3z''$ (dimensionless)."""
+
+    def derivs(u, v):
+        m = u / scale
+        z = lambda m: _levy_z(law, jnp.exp(v), m)
+        d1 = jax.grad(z)
+        return m, d1(m), jax.grad(d1)(m)
+
+    def edge(u, v):
+        m, d1, _ = derivs(u[0], v)
+        return jnp.stack([m**2 * d1])
+
+    def cusp(u):
+        m, d1, d2 = derivs(u[0], u[1])
+        return jnp.stack([m**2 * d1, m**3 * d2])
+
+    return edge, cusp
+
+
+@eqx.filter_jit
+def _refine_levy_edges(law, tau, x_seed, m_seed):
+    """Newton for the real critical point of z_tau(m) next to each seed; returns (x_edge, ok)."""
+
+    def one(x0, m0):
+        scale = jnp.abs(x0)
+        edge, _ = _levy_edge_system(law, scale)
+        u, r = _real_newton(lambda u: edge(u, jnp.log(tau)), jnp.real(m0)[None] * scale)
+        return _levy_z(law, tau, u[0] / scale), r
+
+    xe, r = jax.vmap(one)(x_seed, m_seed)
+    return xe, r <= 1e-9
+
+
+@eqx.filter_jit
+def _refine_levy_cusps(law, x_seed, m_seed, tau_seed):
+    """Newton for (m, log tau) with z_tau' = z_tau'' = 0 from seeds; returns (x*, tau*, ok)."""
+
+    def one(x0, m0, t0):
+        scale = jnp.abs(x0)
+        _, cusp = _levy_edge_system(law, scale)
+        u, r = _real_newton(cusp, jnp.stack([jnp.real(m0) * scale, jnp.log(t0)]))
+        tau = jnp.exp(u[1])
+        return _levy_z(law, tau, u[0] / scale), tau, r
+
+    xs, ts, r = jax.vmap(one)(x_seed, m_seed, tau_seed)
+    return xs, ts, r <= 1e-9
+
+
+def _bulk_runs(rho, status, x=None):
+    """Index pairs (first, last) of the runs of grid points with positive density (with `x`, of
+    positive mass per log-unit $|x|\rho$: for log-spaced grids over decades)."""
     from ._decompress import OK, SWITCHED
 
+    if x is not None:
+        rho = rho * np.abs(x)
     inside = (rho > 1e-12 * max(float(np.nanmax(rho, initial=0.0)), 1e-300)) & ((status == OK) | (status == SWITCHED))
     idx = np.flatnonzero(np.diff(np.concatenate([[0], inside.astype(int), [0]])))
     return idx.reshape(-1, 2) - np.array([0, 1])
@@ -480,7 +550,8 @@ def _padded(idx):
 def _support(spec: "Spectrum") -> np.ndarray:
     x = np.asarray(spec.x)
     P = x.size
-    runs = _bulk_runs(np.asarray(spec.density), np.asarray(spec.status))
+    levy = isinstance(spec.curve, LevyKhintchine)
+    runs = _bulk_runs(np.asarray(spec.density), np.asarray(spec.status), x if levy else None)
     if runs.size == 0:
         return np.zeros((0, 2))
     inner = runs.reshape(-1)  # left, right, left, right, ...
@@ -490,9 +561,12 @@ def _support(spec: "Spectrum") -> np.ndarray:
     x_out = x[np.clip(outer, 0, P - 1)]
     c0 = jnp.asarray(1.0) if spec.ratio is None else spec.ratio
     seeds = _padded(inner)  # few distinct shapes, few compilations
-    xe, ok = _refine_edges(
-        spec.curve.coeffs, spec.kind, c0, jnp.exp(spec.t), jnp.asarray(x[seeds]), jnp.asarray(np.asarray(spec.m)[seeds])
-    )
+    if levy:
+        xe, ok = _refine_levy_edges(spec.curve, jnp.exp(spec.t), jnp.asarray(x[seeds]), jnp.asarray(np.asarray(spec.m)[seeds]))
+    else:
+        xe, ok = _refine_edges(
+            spec.curve.coeffs, spec.kind, c0, jnp.exp(spec.t), jnp.asarray(x[seeds]), jnp.asarray(np.asarray(spec.m)[seeds])
+        )
     xe, ok = np.asarray(xe)[: inner.size], np.asarray(ok)[: inner.size]
     lo = np.where(left, x_out, x[inner])
     hi = np.where(left, x[inner], x_out)
@@ -538,7 +612,10 @@ def _cusps(spec: "Spectrum", num: int) -> np.ndarray:
     k = _padded(np.arange(len(seeds)))
     xs, ms, taus = (jnp.asarray(np.array(v)[k]) for v in zip(*seeds))
     c0 = jnp.asarray(1.0) if spec.ratio is None else spec.ratio
-    xc, tc, ok = _refine_cusps(spec.curve.coeffs, spec.kind, c0, xs, ms, taus)
+    if isinstance(spec.curve, LevyKhintchine):
+        xc, tc, ok = _refine_levy_cusps(spec.curve, xs, ms, taus)
+    else:
+        xc, tc, ok = _refine_cusps(spec.curve.coeffs, spec.kind, c0, xs, ms, taus)
     out = np.stack([np.asarray(xc), n0 * np.asarray(tc)], axis=1)[: len(seeds)][np.asarray(ok)[: len(seeds)]]
     out = out[(out[:, 1] >= n0 * (1 - 1e-9)) & (out[:, 1] <= float(spec.size) * (1 + 1e-9))]
     if out.size == 0:
