@@ -265,7 +265,7 @@ def _nnls(A, b, iters: int):
         lambda c: jnp.any(~c[1] & (c[2] > tol)) & (c[3] < iters), outer, (x0, jnp.zeros(K, bool), As.T @ bs, 0)
     )
     P = jax.lax.stop_gradient(P)
-    return jnp.where(P, _masked_lstsq(A, b, P), 0.0)
+    return jnp.where(P, jnp.maximum(_masked_lstsq(A, b, P), 0.0), 0.0)  # (max: iteration cap reached mid-step)
 
 
 def _zero_snap(lam, weights):
