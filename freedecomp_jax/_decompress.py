@@ -71,6 +71,7 @@ from ._curve import SpectralCurve
 from ._custom_types import Array, ArrayLike, Float, Real, Shaped
 from ._evolve import evolve_coeffs
 from ._levy import LevyConfig, LevyKhintchine, fit_levy, levy_grid
+from ._levy import _solve as _levy_boundary
 from ._poly import polyval2
 from ._roots import polyroots
 from ._spectrum import Spectrum
@@ -481,9 +482,9 @@ def _levy_solve(law: LevyKhintchine, x, ts):
 
     def one(t):
         lt = law.evolve(t)
-        m = lt.boundary(x)
+        m, residual = _levy_boundary(lt, x, jnp.zeros_like(x))
         pos, w = lt.atom()
-        good = jnp.isfinite(m) & (jnp.imag(m) >= 0) & (lt.residual(x, m) <= 1e-6)
+        good = jnp.isfinite(m) & (jnp.imag(m) >= 0) & (residual <= 1e-6)
         on_atom = (w > 0) & (x == pos)
         status = jnp.where(on_atom, ON_ATOM, jnp.where(good, OK, NOT_CONVERGED))
         return m, jnp.where(on_atom, 0.0, jnp.imag(m) / jnp.pi), pos[None], w[None], status
@@ -653,7 +654,7 @@ def _problem(spec: Spectrum) -> str | None:
 def _levy_target_grid(law: LevyKhintchine, n, size: int):
     """A grid for the law at size n: bulks found on a wide log grid, `size` points shared among them
     (log-spaced in a bulk spanning a decade or more, or 0, linear otherwise), so each narrow bulk
-    is resolved too."""
+    is resolved too; a law with a diagonal profile keeps the 4x finer log grid as well."""
     coarse = levy_grid(law, float(n) / float(law.n0), 4 * size)  # fine enough to see a narrow isolated bulk
     bulks = decompress(law, coarse, n, config=DecompressConfig(throw=False)).support()
     if bulks.size == 0:
@@ -674,8 +675,9 @@ def _levy_target_grid(law: LevyKhintchine, n, size: int):
             parts.append(g if lo > 0 else -g[::-1])
         else:
             parts.append(np.linspace(lo, hi, share))
-    grid = np.unique(np.concatenate(parts))
-    return grid
+    if law.scales is not None:  # rugged bulks (one bump per cluster of scales) over decades: keep the log grid too
+        parts.append(coarse)
+    return np.unique(np.concatenate(parts))
 
 
 def _predict_levy(eigs, n, fit_options, grid_size: int, why: Exception) -> Spectrum:
@@ -683,7 +685,12 @@ def _predict_levy(eigs, n, fit_options, grid_size: int, why: Exception) -> Spect
     from ._fit import FitConfig, _parse_inputs
 
     inputs = _parse_inputs(eigs, fit_options.get("n0"), fit_options.get("weights"), fit_options.get("fit_config", FitConfig()))
-    law = fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=fit_options.get("levy_config", LevyConfig()))
+    levy_config = fit_options.get("levy_config", LevyConfig())
+    matrix = None if isinstance(eigs, (Mapping, list, tuple)) else np.asarray(eigs)
+    if matrix is not None and matrix.ndim == 2 and fit_options.get("weights") is None:  # keeps the diagonal profile
+        law = fit_levy(matrix, inputs.n0, config=levy_config)
+    else:
+        law = fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)
     spec = decompress(law, _levy_target_grid(law, n, grid_size), n, config=DecompressConfig(throw=False))
     problem = _problem(spec)
     if problem is not None:
@@ -737,7 +744,9 @@ def predict(
     When no candidate curve passes (typically a spectrum spanning many decades: Hessians,
     Gauss–Newton and kernel Gram matrices), `kind="free"` falls back to the free
     Lévy–Khintchine model ([`fit_levy`][], `levy_config=` a [`LevyConfig`][]), decompressed
-    exactly and checked the same way; `spec.curve` then holds the [`LevyKhintchine`][] law.
+    exactly and checked the same way; `spec.curve` then holds the [`LevyKhintchine`][] law. Given
+    the matrix itself, that law keeps its diagonal profile (`scales`, see [`fit_levy`][]): rows
+    on different scales (Hessians, Gauss–Newton matrices) keep their share of small eigenvalues.
     """
     from ._fit import FitConfig, NoUsableCurve, _fit_with_diagnostics
 

@@ -37,7 +37,19 @@ stays in the upper half plane and lowers $|f|$, otherwise the fixed-point step
 $m \leftarrow 1/(a - z - s\,m + \sum_k r_k x_k/(1 + x_k m))$, a contraction of the upper
 half plane. Gradients use the implicit function theorem (one value-neutral Newton step at
 the solution), never the ladder.
+
+**A diagonal profile** (`scales` $d_i > 0$): the law of $A = D^{1/2}CD^{1/2}$ with $C$ of the
+law above, free from the diagonal $D$. A random principal submatrix keeps the diagonal entries
+as they are, so the law of $D$ stays fixed while $C$ is freely decompressed: the right model
+for matrices whose rows live on different scales (Hessians and Gauss–Newton matrices of
+networks: their small eigenvalues belong to small-scale coordinates and do *not* follow free
+compression). With $\Phi(e) = a - s\,e + \sum_k r_kx_k/(1 + x_ke)$ (so $z(m) = \Phi(m) - 1/m$
+without scales), the resolvent is $\operatorname{diag}(1/(d_i\Phi(e) - z))$ where
+$e = \langle d/(d\Phi(e) - z)\rangle$ (a scalar fixed point; $\langle\cdot\rangle$ the mean over the
+$d_i$) and $m = \langle 1/(d\Phi(e) - z)\rangle$; solved by the same ladder in $e$.
 """
+
+import math
 
 import equinox as eqx
 import jax
@@ -53,7 +65,9 @@ class LevyKhintchine(eqx.Module):
     r"""Free Lévy–Khintchine law $z(m) = a - s m - 1/m + \sum_k r_k x_k/(1 + x_k m)$ at size `n0`.
 
     Fields: `drift` $a$, `variance` $s \ge 0$, `rates` $r_k \ge 0$ `(K,)`, `jumps` $x_k$ `(K,)`,
-    `n0`. See the module docstring; fitted by [`fit_levy`][], decompressed by [`decompress`][].
+    `n0`, and optionally `scales` $d_i > 0$ `(D,)`, a diagonal profile: then the law is that of
+    $D^{1/2}CD^{1/2}$, $C$ of the Lévy–Khintchine law, $D$ fixed as the size grows. See the module
+    docstring; fitted by [`fit_levy`][], decompressed by [`decompress`][].
     """
 
     drift: Float[Array, ""]
@@ -61,8 +75,9 @@ class LevyKhintchine(eqx.Module):
     rates: Float[Array, " K"]
     jumps: Float[Array, " K"]
     n0: Float[Array, ""]
+    scales: Float[Array, " D"] | None
 
-    def __init__(self, drift, variance, rates, jumps, n0: RealScalarLike = 1.0):
+    def __init__(self, drift, variance, rates, jumps, n0: RealScalarLike = 1.0, scales=None):
         values = (drift, variance, rates, jumps, n0)
         if is_concrete(*values):
             arrs = [np.asarray(v, dtype=float) for v in values]
@@ -74,37 +89,50 @@ class LevyKhintchine(eqx.Module):
                 raise ValueError("LevyKhintchine needs variance >= 0 and rates >= 0 (a Levy measure is non-negative).")
             if arrs[4] < 1:
                 raise ValueError(f"n0 must be >= 1; got {n0!r}.")
+        if scales is not None and is_concrete(scales):
+            d = np.asarray(scales, dtype=float)
+            if d.ndim != 1 or d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0):
+                raise ValueError("scales must be a non-empty 1-D array of finite positive values (a positive diagonal).")
         self.drift = jnp.asarray(drift, dtype=jnp.float64)
         self.variance = jnp.asarray(variance, dtype=jnp.float64)
         self.rates = jnp.asarray(rates, dtype=jnp.float64)
         self.jumps = jnp.asarray(jumps, dtype=jnp.float64)
         self.n0 = jnp.asarray(n0, dtype=jnp.float64)
+        self.scales = None if scales is None else jnp.asarray(scales, dtype=jnp.float64)
 
     def evolve(self, t: RealScalarLike) -> "LevyKhintchine":
-        r"""The law at size $n_0e^t$: $(a, \tau s, r/\tau, \tau x)$, $\tau = e^t$ (exact free decompression)."""
+        r"""The law at size $n_0e^t$: $(a, \tau s, r/\tau, \tau x)$, $\tau = e^t$ (exact free decompression;
+        the diagonal profile, if any, is kept)."""
         tau = jnp.exp(jnp.asarray(t, dtype=jnp.float64))
-        return LevyKhintchine(self.drift, tau * self.variance, self.rates / tau, tau * self.jumps, self.n0 * tau)
+        return LevyKhintchine(self.drift, tau * self.variance, self.rates / tau, tau * self.jumps, self.n0 * tau, self.scales)
 
     def inverse(self, m: Complex[ArrayLike, "*shape"]) -> Complex[Array, "*shape"]:
-        r"""$z(m)$, the inverse of the Stieltjes transform."""
+        r"""$z(m)$, the inverse of the Stieltjes transform (of the law without its diagonal profile)."""
         m = jnp.asarray(m, dtype=jnp.complex128)
         return self.drift - self.variance * m - 1 / m + jnp.sum(self.rates * self.jumps / (1 + self.jumps * m[..., None]), axis=-1)
 
     def atom(self) -> tuple[Float[Array, ""], Float[Array, ""]]:
-        r"""`(position, weight)`: $a$ and $\max(0, 1 - \sum_k r_k)$ when $s = 0$ (weight 0 otherwise)."""
+        r"""`(position, weight)`: $a$ and $\max(0, 1 - \sum_k r_k)$ when $s = 0$ (weight 0 otherwise).
+        With a diagonal profile only an atom at $a = 0$ stays one (the kernel of $C$ is that of $A$)."""
         w = jnp.where(self.variance > 0, 0.0, jnp.maximum(0.0, 1.0 - jnp.sum(self.rates)))
+        if self.scales is not None:
+            w = jnp.where(self.drift == 0, w, 0.0)
         return self.drift, w
 
     def cumulants(self, order: int) -> Float[Array, " _"]:
-        r"""Free cumulants $\kappa_1..\kappa_{order}$: $\kappa_1 = a + \sum r x$, $\kappa_2 = s + \sum r x^2$, $\kappa_j = \sum r x^j$."""
+        r"""Free cumulants $\kappa_1..\kappa_{order}$: $\kappa_1 = a + \sum r x$, $\kappa_2 = s + \sum r x^2$, $\kappa_j = \sum r x^j$
+        (of $C$, the law without its diagonal profile)."""
         j = np.arange(1, int(order) + 1)
         k = jnp.sum(self.rates * self.jumps ** j[:, None], axis=1)
         return k.at[0].add(self.drift).at[1].add(self.variance) if order >= 2 else k.at[0].add(self.drift)
 
     def moments(self, order: int, central: bool = False) -> Float[Array, " _"]:
         r"""Moments $\mu_0..\mu_{order}$ (about the mean if `central`), from the free cumulants by
-        the moment–cumulant relation $M(z) = C(zM(z))$ for $M = \sum_j\mu_jz^j$, $C = 1 + \sum_j\kappa_jz^j$."""
+        the moment–cumulant relation $M(z) = C(zM(z))$ for $M = \sum_j\mu_jz^j$, $C = 1 + \sum_j\kappa_jz^j$
+        (with a diagonal profile, from the fixed point for $e$ and $m$ as power series in $1/z$)."""
         order = int(order)
+        if self.scales is not None:
+            return _scaled_moments(self, order, central)
         kappa = self.cumulants(max(order, 1))
         if central:
             kappa = kappa.at[0].set(0.0)
@@ -123,7 +151,7 @@ class LevyKhintchine(eqx.Module):
         r"""$m(z)$ for $\operatorname{Im} z > 0$ (physical branch; see the module docstring)."""
         check_x64()
         z = jnp.asarray(z, dtype=jnp.complex128)
-        m = _solve(self, z.real.reshape(-1), z.imag.reshape(-1))
+        m, _ = _solve(self, z.real.reshape(-1), z.imag.reshape(-1))
         return m.reshape(z.shape)
 
     def density(self, x: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
@@ -135,10 +163,13 @@ class LevyKhintchine(eqx.Module):
         check_x64()
         x = jnp.asarray(x, dtype=jnp.float64)
         flat = x.reshape(-1)
-        return _solve(self, flat, jnp.zeros_like(flat)).reshape(x.shape)
+        return _solve(self, flat, jnp.zeros_like(flat))[0].reshape(x.shape)
 
     def residual(self, x: Real[ArrayLike, " P"], m: Complex[ArrayLike, " P"]) -> Float[Array, " P"]:
-        r"""$|z(m) - x| / (|x| + |z|_{\rm scale})$: how well `m` solves the law's equation at the real points `x`."""
+        r"""$|z(m) - x| / (|x| + |z|_{\rm scale})$: how well `m` solves the law's equation at the real points `x`
+        (a law with a diagonal profile has no such check in $m$ alone: `boundary` reports it instead)."""
+        if self.scales is not None:
+            raise ValueError("residual(x, m) needs a law without scales; with a diagonal profile the equation is in e, not m.")
         x = jnp.asarray(x, dtype=jnp.float64)
         return jnp.abs(self.inverse(m) - x) / (jnp.abs(x) + _scale(self) * 1e-12)
 
@@ -162,8 +193,17 @@ def _f(law, m, z):
 
 
 def _solve(law, x, eta):
-    """m at z = x + i eta (eta >= 0, elementwise; 0 is the limit from above) by the height ladder
-    down to max(eta, 1e-10 |x|), then Newton at the exact height; differentiable by the IFT."""
+    """(m, relative residual) at z = x + i eta (eta >= 0, elementwise; 0 is the limit from above)."""
+    if law.scales is None:
+        m = _solve_plain(law, x, eta)
+        f, _ = _f(law, m, x + 1j * eta)
+        return m, jnp.abs(f) / (jnp.abs(x) + _scale(law) * 1e-12)
+    return _solve_scaled(law, x, eta)
+
+
+def _solve_plain(law, x, eta):
+    """m by the height ladder down to max(eta, 1e-10 |x|), then Newton at the exact height;
+    differentiable by the IFT."""
     stopped = jax.lax.stop_gradient(law)
     top = 10.0 * (_scale(stopped) + jnp.abs(x))
     lt, lb = jnp.log(top), jnp.log(jnp.maximum(eta, _FINAL * (jnp.abs(x) + 1e-12 * _scale(stopped))))
@@ -196,6 +236,94 @@ def _solve(law, x, eta):
     f, fp = _f(law, m, z)
     delta = -f / jnp.where(fp == 0, 1.0, fp)
     return m + delta - jax.lax.stop_gradient(delta)
+
+
+def _phi(law, e):
+    r"""$\Phi(e) = a - s e + \sum_k r_kx_k/(1 + x_ke)$ and $\Phi'(e)$."""
+    t = law.jumps / (1 + law.jumps * e[..., None])
+    return law.drift - law.variance * e + jnp.sum(law.rates * t, axis=-1), -law.variance - jnp.sum(law.rates * t * t, axis=-1)
+
+
+def _g(law, e, z):
+    r"""$f(e) = e - \langle d/(d\Phi(e) - z)\rangle$, $f'(e)$, the fixed-point image and $m$."""
+    d = law.scales
+    phi, dphi = _phi(law, e)
+    den = d * phi[..., None] - z[..., None]
+    image = jnp.mean(d / den, axis=-1)
+    fp = 1 + dphi * jnp.mean(d * d / den**2, axis=-1)
+    return e - image, fp, image, jnp.mean(1 / den, axis=-1)
+
+
+def _solve_scaled(law, x, eta):
+    """The ladder of `_solve_plain` for e (a Stieltjes transform too: Im e > 0), then m from e."""
+    stopped = jax.lax.stop_gradient(law)
+    d = stopped.scales
+    size = _scale(stopped) * jnp.max(d)
+    top = 10.0 * (size + jnp.abs(x))
+    lt, lb = jnp.log(top), jnp.log(jnp.maximum(eta, _FINAL * (jnp.abs(x) + 1e-12 * size)))
+
+    def level(k, e):
+        z = x + 1j * jnp.exp(lt + (lb - lt) * k / (_LEVELS - 1))
+
+        def step(_, e):
+            f, fp, image, _ = _g(stopped, e, z)
+            en = e - f / fp
+            fn, _, _, _ = _g(stopped, en, z)
+            ok = (jnp.imag(en) > 0) & jnp.isfinite(en) & (jnp.abs(fn) < jnp.abs(f))
+            return jnp.where(ok, en, image)
+
+        return jax.lax.fori_loop(0, _ITERS, step, e)
+
+    e = jax.lax.fori_loop(0, _LEVELS, level, -jnp.mean(d) / (x + 1j * top))
+    z = x + 1j * eta
+
+    def polish(_, e):
+        f, fp, _, _ = _g(stopped, e, z)
+        en = e - f / fp
+        fn, _, _, _ = _g(stopped, en, z)
+        ok = jnp.isfinite(en) & (jnp.abs(fn) < jnp.abs(f)) & (jnp.imag(en) > -1e-6 * jnp.abs(en))
+        en = jnp.where(ok, en, e)
+        return jax.lax.complex(jnp.real(en), jnp.maximum(jnp.imag(en), 0.0))
+
+    e = jax.lax.stop_gradient(jax.lax.fori_loop(0, _ITERS, polish, e))
+    f, fp, _, _ = _g(law, e, z)
+    delta = -f / jnp.where(fp == 0, 1.0, fp)
+    e = e + delta - jax.lax.stop_gradient(delta)
+    _, _, _, m = _g(law, e, z)
+    return m, jax.lax.stop_gradient(jnp.abs(f) / jnp.maximum(jnp.abs(e), 1e-300))
+
+
+def _scaled_moments(law, order: int, central: bool):
+    r"""Moments of $D^{1/2}CD^{1/2}$: with $w = 1/z$, $e = -\sum_j w^{j+1}\langle d^{j+1}\rangle\Phi(e)^j$ and
+    $m = -\sum_j w^{j+1}\langle d^j\rangle\Phi(e)^j = -\sum_k \mu_kw^{k+1}$, $\Phi(e) = \sum_l\kappa_{l+1}(-e)^l$,
+    as truncated power series in $w$ (each pass fixes one more coefficient)."""
+    L = order + 2
+    kappa = LevyKhintchine(law.drift, law.variance, law.rates, law.jumps).cumulants(L)
+    H = jnp.mean(law.scales ** np.arange(L + 1)[:, None], axis=1)
+    mul = lambda a, b: jnp.convolve(a, b)[:L]
+    one = jnp.zeros(L).at[0].set(1.0)
+
+    def series(e, shift):  # -sum_j w^{j+1} H_{j+shift} Phi(e)^j
+        phi, power = kappa[0] * one, one
+        for l in range(1, L):
+            power = mul(power, -e)
+            phi = phi + kappa[l] * power
+        out, power = jnp.zeros(L), one
+        for j in range(L - 1):
+            out = out - H[j + shift] * jnp.concatenate([jnp.zeros(j + 1), power[: L - j - 1]])
+            power = mul(power, phi)
+        return out
+
+    e = jnp.zeros(L)
+    for _ in range(L):
+        e = series(e, 1)
+    M = -series(e, 0)[1 : order + 2]
+    if central:
+        mean = M[1]
+        k = np.arange(order + 1)
+        binom = np.array([[math.comb(i, j) for j in range(order + 1)] for i in range(order + 1)], dtype=float)
+        M = jnp.stack([jnp.sum(binom[i, : i + 1] * M[: i + 1] * (-mean) ** (i - k[: i + 1])) for i in range(order + 1)])
+    return M
 
 
 # ---------------------------------------------------------------------------- the fit
@@ -349,7 +477,7 @@ def _fit_levy(lam, weights, n0, signed: bool, config: LevyConfig):
 
 
 def fit_levy(
-    eigs: Real[ArrayLike, " m"],
+    eigs: Real[ArrayLike, " m"] | Real[ArrayLike, "m m"],
     n0: RealScalarLike | None = None,
     *,
     weights: Float[ArrayLike, " m"] | None = None,
@@ -365,11 +493,19 @@ def fit_levy(
     whether the spectrum has a negative eigenvalue (beyond rounding), which under `jit`/`vmap`
     must be passed. Differentiable in `eigs` (implicit function theorem through the final
     least squares at its active set).
+
+    Given the $m\times m$ matrix itself (symmetric, positive diagonal $d$), the fit is the
+    diagonally scaled law (module docstring): $C = D^{-1/2}AD^{-1/2}$'s eigenvalues are fitted
+    and `scales` $= d$ is kept, since a random principal submatrix keeps its diagonal entries as
+    they are. A matrix with a non-positive diagonal entry is fitted by its eigenvalues alone.
     """
     check_x64()
     lam = jnp.asarray(eigs)
-    if is_concrete(eigs):
-        arr = np.asarray(eigs)
+    scales = None
+    if lam.ndim == 2:
+        lam, scales = _matrix_input(lam, weights)
+    if is_concrete(lam):
+        arr = np.asarray(lam)
         if arr.ndim != 1 or arr.size < 8:
             raise ValueError(f"fit_levy needs a 1-D array of at least 8 eigenvalues; got shape {arr.shape}.")
         if np.iscomplexobj(arr) or not np.issubdtype(arr.dtype, np.number):
@@ -394,14 +530,45 @@ def fit_levy(
     if is_concrete(size):
         if not float(size) >= 1:
             raise ValueError(f"n0 must be >= 1; got {n0!r}.")
-    return _fit_levy(lam, w, jnp.asarray(size, dtype=jnp.float64), bool(signed), config)
+    law = _fit_levy(lam, w, jnp.asarray(size, dtype=jnp.float64), bool(signed), config)
+    if scales is None:
+        return law
+    return LevyKhintchine(law.drift, law.variance, law.rates, law.jumps, law.n0, scales)
+
+
+def _matrix_input(A, weights):
+    """(eigenvalues to fit, scales): those of $D^{-1/2}AD^{-1/2}$ and $d$, or of $A$ and None."""
+    if weights is not None:
+        raise ValueError("weights apply to eigenvalues; pass the eigenvalues (or the matrix without weights).")
+    if A.shape[0] != A.shape[1]:
+        raise ValueError(f"a matrix input must be square; got shape {A.shape}.")
+    if jnp.iscomplexobj(A):
+        raise ValueError(f"a matrix input must be real symmetric; got dtype {A.dtype}.")
+    A = A.astype(jnp.float64)
+    d = jnp.diagonal(A)
+    if is_concrete(A):
+        arr = np.asarray(A)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("the matrix contains NaN or inf; fix its entries before fitting.")
+        if not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12 * np.max(np.abs(arr), initial=0.0)):
+            raise ValueError("the matrix is not symmetric; pass (A + A.T) / 2 or its eigenvalues.")
+        if not np.all(np.diagonal(arr) > 0):
+            return jnp.linalg.eigvalsh(A), None
+    else:
+        d = eqx.error_if(d, ~jnp.all(d > 0), "fit_levy under jit needs a positive diagonal (or pass the eigenvalues).")
+    r = 1 / jnp.sqrt(d)
+    C = A * r[:, None] * r[None, :]
+    return jnp.linalg.eigvalsh(0.5 * (C + C.T)), d
 
 
 def levy_grid(law: LevyKhintchine, tau: float, size: int) -> np.ndarray:
     """A grid covering the support of the law decompressed by `tau`: log-spaced in |x| (both
-    signs for a signed law) from 1e-4 x the smallest jump to 100 x the largest, times tau."""
+    signs for a signed law) from 1e-4 x the smallest jump to 100 x the largest, times tau (and
+    times the smallest and largest diagonal scale)."""
     j = np.abs(np.asarray(law.jumps))
-    lo, hi = j.min() * 1e-4 * tau, (j.max() * tau + 10 * np.sqrt(float(law.variance) * tau) + abs(float(law.drift))) * 100
+    d = np.ones(1) if law.scales is None else np.asarray(law.scales)
+    lo = j.min() * 1e-4 * tau * d.min()
+    hi = (j.max() * tau + 10 * np.sqrt(float(law.variance) * tau) + abs(float(law.drift))) * 100 * d.max()
     signed = bool(np.any(np.asarray(law.jumps) < 0)) or float(law.variance) > 0
     g = np.geomspace(lo, hi, size // 2 if signed else size)
     return np.concatenate([-g[::-1], g]) if signed else g

@@ -247,7 +247,7 @@ class Spectrum(eqx.Module):
         $m_k$ are the exact central moments of the law at size $n$ (about its exact mean):
         free, the recursion [`evolve_moments`][] from the curve's central moments at $n_0$
         (METHOD §1.6; free decompression keeps the mean); deformed, the Laurent series of
-        `curve.evolve(t)`; a [`LevyKhintchine`][] law, its free cumulants at size $n$. $\hat m_k$ integrates the predicted law about the same point, and
+        `curve.evolve(t)`; a [`LevyKhintchine`][] law, its exact moments at size $n$. $\hat m_k$ integrates the predicted law about the same point, and
         $s_k = m_{2j}^{k/2j}$, $2j$ the even order $\ge k$ (so heavy tails do not inflate
         $e_3, e_4$). On a grid that covers the support, a decompression on the physical branch
         gives errors at the level of the grid's quadrature error (about 1e-4 at 1024 points);
@@ -261,7 +261,7 @@ class Spectrum(eqx.Module):
         order = 2 * ((kmax + 1) // 2)
         if isinstance(self.curve, LevyKhintchine):  # exact moments from the free cumulants at size n
             law = self.curve.evolve(self.t)
-            mean = law.cumulants(1)[0]
+            mean = law.moments(1)[1]
             exact = law.moments(order, central=True)
         else:
             mean, exact = self._curve_moments(order)
@@ -348,7 +348,9 @@ class Spectrum(eqx.Module):
 
         Runs of positive density on the grid; each edge is refined by Newton on the exact edge
         equations $P(\zeta, y) = 0$, $dx/dy = 0$ at this size (METHOD §1.8; deformed §1.9),
-        started from the state of the last grid point inside the bulk. Plain Python.
+        started from the state of the last grid point inside the bulk (a Lévy–Khintchine law:
+        Newton on $z'(m) = 0$; with a diagonal profile, which has no explicit $z(m)$, the grid's
+        edges, to within one grid step). Plain Python.
         """
         self._single("support()")
         return _support(self)
@@ -361,7 +363,8 @@ class Spectrum(eqx.Module):
         r"""Where bulks split (free) or merge (deformed) between $n_0$ and this size: `(k, 2)` rows `[x*, n*]`.
 
         Bulks are counted at `num` log-spaced sizes; each change seeds Newton on the cusp system
-        $P = 0$, $dx/dy = 0$, $d^2x/dy^2 = 0$ in $(\zeta, y, \tau)$ (METHOD §1.8, §5.4). Plain Python.
+        $P = 0$, $dx/dy = 0$, $d^2x/dy^2 = 0$ in $(\zeta, y, \tau)$ (METHOD §1.8, §5.4); for a Lévy–Khintchine
+        law with a diagonal profile, the gap's grid point and size are returned as they are. Plain Python.
         """
         self._single("cusps()")
         return _cusps(self, num)
@@ -561,7 +564,9 @@ def _support(spec: "Spectrum") -> np.ndarray:
     x_out = x[np.clip(outer, 0, P - 1)]
     c0 = jnp.asarray(1.0) if spec.ratio is None else spec.ratio
     seeds = _padded(inner)  # few distinct shapes, few compilations
-    if levy:
+    if levy and spec.curve.scales is not None:  # no explicit z(m): the grid's edges
+        xe, ok = np.zeros(seeds.size), np.zeros(seeds.size, dtype=bool)
+    elif levy:
         xe, ok = _refine_levy_edges(spec.curve, jnp.exp(spec.t), jnp.asarray(x[seeds]), jnp.asarray(np.asarray(spec.m)[seeds]))
     else:
         xe, ok = _refine_edges(
@@ -612,7 +617,9 @@ def _cusps(spec: "Spectrum", num: int) -> np.ndarray:
     k = _padded(np.arange(len(seeds)))
     xs, ms, taus = (jnp.asarray(np.array(v)[k]) for v in zip(*seeds))
     c0 = jnp.asarray(1.0) if spec.ratio is None else spec.ratio
-    if isinstance(spec.curve, LevyKhintchine):
+    if isinstance(spec.curve, LevyKhintchine) and spec.curve.scales is not None:  # the grid's gap and size
+        xc, tc, ok = xs, taus, np.ones(xs.shape, dtype=bool)
+    elif isinstance(spec.curve, LevyKhintchine):
         xc, tc, ok = _refine_levy_cusps(spec.curve, xs, ms, taus)
     else:
         xc, tc, ok = _refine_cusps(spec.curve.coeffs, spec.kind, c0, xs, ms, taus)
