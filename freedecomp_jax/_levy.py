@@ -477,7 +477,7 @@ def _fit_levy(lam, weights, n0, signed: bool, config: LevyConfig):
 
 
 def fit_levy(
-    eigs: Real[ArrayLike, " m"] | Real[ArrayLike, "m m"],
+    eigs: Real[ArrayLike, " m"] | Real[ArrayLike, "m k"],
     n0: RealScalarLike | None = None,
     *,
     weights: Float[ArrayLike, " m"] | None = None,
