@@ -225,7 +225,7 @@ def test_fit_from_a_matrix_keeps_its_diagonal(getkey):
     pred = fdj.decompress(law, grid, n).eigvalsh()
     plain = fdj.decompress(fdj.fit_levy(np.linalg.eigvalsh(sub)), grid, n, config=fdj.DecompressConfig(throw=False))
     ks, ks_plain = ks_distance(pred, true), ks_distance(plain.eigvalsh(), true)
-    assert ks <= 0.1 < 0.5 < ks_plain  # measured 0.05 and 0.62 (rescaled baseline 0.62)
+    assert ks <= 0.1 < 0.5 < ks_plain  # measured 0.045 and 0.631 (rescaled baseline 0.638)
     assert ks < ks_distance(rescaled_baseline(np.linalg.eigvalsh(sub), m, n), true)
 
 
