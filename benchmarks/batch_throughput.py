@@ -8,8 +8,8 @@ subprocess builds B spectra, compiles `jax.jit(jax.vmap(fit))` and
 - the median run time of fit and of decompress over repeats (`block_until_ready`),
 - spectra per second end to end (fit + decompress, after compilation),
 - peak host RSS of the subprocess and, on GPU/TPU, the device's peak bytes in use,
-- the grid points that failed (`DecompressConfig(throw=False)`: a batch reports failures
-  per point in `Spectrum.status` instead of raising for all B spectra).
+- the grid points that failed (`decompress(..., throw=False)`: a batch reports failures
+  per point in `Spectrum.result` instead of raising for all B spectra).
 
 The spectra are the exact quantiles (k - 1/2)/m of Marchenko–Pastur laws with random ratio
 lam in [0.05, 0.5] and scale sigma^2 in [0.5, 2] (cheap to make in any number; the fit does
@@ -30,9 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import _common as C
+import numpy as np
 
 DEFAULT_BATCHES = "1,16,256,1024,4096"
 CPU_CAP = 256
@@ -54,9 +53,8 @@ def child(batch: int, sizes: tuple[int, ...], m: int, grid: int, deg: tuple[int,
     x = jnp.linspace(0.0, 30.0, grid)  # covers every MP support here up to n/m = 16
     n = sizes[0] if len(sizes) == 1 else jnp.asarray(sizes)
     fit_b = jax.jit(jax.vmap(lambda e: fdj.fit(e, deg=deg, n0=m)))
-    # a batch reports failures per point (Spectrum.status) rather than raising for all B spectra
-    quiet = fdj.DecompressConfig(throw=False)
-    dec_b = jax.jit(jax.vmap(lambda c: fdj.decompress(c, x, n, config=quiet)))
+    # a batch reports failures per point (Spectrum.result) rather than raising for all B spectra
+    dec_b = jax.jit(jax.vmap(lambda c: fdj.decompress(c, x, n, throw=False)))
 
     def compile_timed(fn, arg):
         t0 = time.perf_counter()
@@ -70,9 +68,9 @@ def child(batch: int, sizes: tuple[int, ...], m: int, grid: int, deg: tuple[int,
     curves, _ = C.timed(lambda: fit_c(eigs))
     dec_c, row["dec_trace_s"], row["dec_compile_s"] = compile_timed(dec_b, curves)
     spec, _ = C.timed(lambda: dec_c(curves))
-    from freedecomp_jax._decompress import _FAILURES
+    from freedecomp_jax._results import failed as failed_mask
 
-    failed = np.isin(np.asarray(spec.status), _FAILURES)
+    failed = np.asarray(failed_mask(spec.result))
     row["failed_points"] = int(failed.sum())
     row["failed_spectra"] = int(failed.reshape(batch, -1).any(axis=1).sum())
 
@@ -162,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     print("# comp: XLA compile time of the vmapped function (tracing excluded, in the JSON);")
     print("# fit/dec: median run time of the whole batch; spectra/s = B / (fit + dec);")
     print("# RSS: peak resident memory of the row's process; dev peak: device peak_bytes_in_use;")
-    print("# failed pts / spectra: grid points with a failure status (DecompressConfig(throw=False)), and the spectra holding them.")
+    print("# failed pts / spectra: grid points whose result is a failure (decompress(..., throw=False)), and the spectra holding them.")
     if args.json is not None:
         C.write_json(args.json, {"machine": info, "args": vars(args), "rows": rows})
         print(f"# wrote {args.json}")

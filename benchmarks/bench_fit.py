@@ -19,7 +19,6 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import freedecomp_jax as fdj  # noqa: E402
-from freedecomp_jax._fit import FitConfig, fit  # noqa: E402
 
 
 def _spectrum(m: int, seed: int = 0) -> np.ndarray:
@@ -51,8 +50,8 @@ def main() -> None:
     eigs = jnp.asarray(_spectrum(args.m))
     deg = tuple(args.deg)
     out = {"m": args.m, "deg": list(deg), "backend": jax.default_backend(), "repeats": args.repeats}
-    for name, config in (("closed_form", FitConfig(steps=0, polish=0)), ("default", FitConfig())):
-        fn = jax.jit(lambda e, config=config: fit(e, deg, config=config).coeffs)
+    for name, config in (("closed_form", fdj.FitConfig(steps=0, polish=0)), ("default", fdj.FitConfig())):
+        fn = jax.jit(lambda e, config=config: fdj.fit(e, deg, config=config).coeffs)
         first, median = _time(lambda fn=fn: fn(eigs), args.repeats)
         out[name] = {"compile_plus_first_run_s": round(first, 3), "run_median_s": round(median, 4)}
     print(json.dumps(out))

@@ -6,7 +6,8 @@ the large matrix from the m small ones:
 
 - freealg `AlgebraicForm` with the options its notebooks use for accuracy (METHOD.md §10),
 - freealg `AlgebraicForm` with its defaults,
-- freedecomp_jax with its defaults (`fdj.predict(eigs, n, n0=m)`: automatic degrees, checked prediction),
+- freedecomp_jax with its defaults (`fdj.predict(eigs, n, kind, n0=m)`, `kind` = `fdj.Free()` or
+  `fdj.Deformed(ratio0)`: automatic degrees, checked prediction, Lévy–Khintchine fallback),
 - the naive "small spectrum as is" and "small spectrum stretched about its mean by sqrt(n/m)".
 
 Printed per case and method: KS, W1/IQR and W1/std against the true large spectrum, the
@@ -29,9 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import _common as C
+import numpy as np
 
 # --------------------------------------------------------------------------- cases
 
@@ -230,23 +230,35 @@ def freealg_warmup() -> float:
 def run_fdj(fdj, case: Case, data: Data, x: np.ndarray, n: int, repeats: int, deg) -> dict[str, Any]:
     """The library's default pipeline, `fdj.predict` (automatic degrees, checked prediction, on a
     grid of the benchmark's size that it places over the predicted support), for the accuracy
-    and the `auto` time; then `fit` + `decompress` at the degrees it chose, on the benchmark's
-    grid, for the fit and decompress times (the pipeline proper, after compilation)."""
+    and the `auto` time; then the law it chose refitted (`fit` at the chosen degrees, or
+    `fit_levy` when it fell back to the Lévy–Khintchine law) and `decompress`ed on the
+    benchmark's grid, for the fit and decompress times (the pipeline proper, after compilation)."""
     import jax.numpy as jnp
 
     m = data.small.size
     eigs = jnp.asarray(data.small)
-    kw: dict[str, Any] = {"kind": "deformed", "ratio": data.ratio0} if case.kind == "deformed" else {}
+    kind = fdj.Deformed(data.ratio0) if case.kind == "deformed" else fdj.Free()
 
-    spec, auto_first, auto_med = C.first_and_median(lambda: fdj.predict(eigs, n, deg=deg, n0=m, grid_size=x.size, **kw), repeats)
+    (spec, report), auto_first, auto_med = C.first_and_median(
+        lambda: fdj.predict(eigs, n, kind, deg=deg, n0=m, grid_size=x.size, return_report=True), repeats
+    )
     pred, eig_first, eig_med = C.first_and_median(lambda: spec.eigvalsh(), repeats)
     pred = np.asarray(pred, dtype=np.float64)
     if pred.shape != (n,):
         raise ValueError(f"Spectrum.eigvalsh() returned shape {pred.shape}, expected ({n},)")
-    chosen = tuple(int(d) - 1 for d in spec.curve.coeffs.shape)
-    curve, fit_first, fit_med = C.first_and_median(lambda: fdj.fit(eigs, deg=chosen, n0=m), repeats)
+    law = spec.law
+    if isinstance(law, fdj.SpectralCurve):
+        chosen: Any = (law.deg_z, law.deg_m)
+        refit = lambda: fdj.fit(eigs, deg=chosen, n0=m)  # noqa: E731
+    elif isinstance(law, fdj.LevyKhintchine):
+        chosen = None
+        refit = lambda: fdj.fit_levy(eigs, m)  # noqa: E731
+    else:  # not a law predict fits from eigenvalues: time its decompression only
+        chosen = None
+        refit = lambda: law  # noqa: E731
+    fitted, fit_first, fit_med = C.first_and_median(refit, repeats)
     xj = jnp.asarray(x)
-    _, dec_first, dec_med = C.first_and_median(lambda: fdj.decompress(curve, xj, n, **kw), repeats)
+    _, dec_first, dec_med = C.first_and_median(lambda: fdj.decompress(fitted, xj, n, kind), repeats)
     return {
         "pred": pred,
         "mass": float(spec.mass()),
@@ -258,7 +270,9 @@ def run_fdj(fdj, case: Case, data: Data, x: np.ndarray, n: int, repeats: int, de
         "fit_first_s": fit_first,
         "decompress_first_s": dec_first,
         "eigvalsh_first_s": eig_first,
+        "model": report.chosen,
         "degrees": chosen,
+        "report": str(report),
     }
 
 
@@ -361,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             try:
                 res = run_fdj(fdj, case, data, x, n, args.repeats, deg)
-                add(label, res, note=f"deg {res['degrees']}" if res.get("degrees") else "")
+                add(label, res, note=f"deg {res['degrees']}" if res.get("degrees") else res["model"])
             except Exception as e:  # noqa: BLE001
                 add(label, None, note=f"failed: {type(e).__name__}: {e}")
                 traceback.print_exc(file=sys.stderr)
@@ -377,8 +391,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\n# KS: sup |F_pred - F_true| (values snapped to 1e-9 of the spectrum width); W1 in units of the")
     print("# true spectrum's IQR and std; mass: total mass of the predicted law on the grid before")
-    print("# renormalising; times: median after the first call. fdj: fit[s] + decomp[s] = fit at the")
-    print("# degrees fdj.predict chose + decompress on this grid; auto[s] = fdj.predict + eigvalsh (degree")
+    print("# renormalising; times: median after the first call. fdj: fit[s] + decomp[s] = fit of the law")
+    print("# fdj.predict chose (its degrees, or fit_levy) + decompress on this grid; auto[s] = fdj.predict + eigvalsh (degree")
     print("# choice, support-covering grid, prediction check, quantiles). first[s]: freealg = numba warm-up")
     print("# of the process, fdj = first fdj.predict + eigvalsh of the case (compilation included);")
     print("# 'vs fa-nb' = speed-up of fit + decompress over freealg with notebook options.")

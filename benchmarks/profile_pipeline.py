@@ -1,16 +1,22 @@
 """Where the time of one fit + decompress goes, stage by stage, after compilation.
 
-Each stage of `fit` and of `decompress` (its compiled `_solve`) is jit-compiled on its own
-and timed on the inputs the pipeline gives it (median of repeats, `block_until_ready`), next
-to the whole call. The stages of `decompress`, in order:
+Each stage of `fit` and of `decompress` (its compiled `_curve_solve.solve_curve`) is
+jit-compiled on its own and timed on the inputs the pipeline gives it (median of repeats,
+`block_until_ready`), next to the whole call. The stages of `decompress` (free decompression
+to one size), in order:
 
-- `initial branch`: physical branch of the curve at n0 at every lane (grid points and atom
-  candidates lifted to x + i delta): Aberth roots + Newton continuation from infinity;
-- `ODE flow`: the diffrax integration of the characteristic state of every lane to t = log(n/n0);
-- `Newton polish`: Newton on the exact 2x2 system at x + i delta;
-- `branch check`: the physical branch of the *evolved* curve at every lane (roots +
-  continuation again), which catches lanes that slid off the physical sheet;
-- `descent`: Newton continuation down to the real axis (4 levels).
+- `frame and lanes`: the curve in coordinates scaled to its spectrum, the atom candidates
+  (real roots of a_K), the lanes (grid points and atom candidates lifted to x + i delta);
+- `exact evolution`: the coefficients of the evolved curve P_t (`Free().evolve_coeffs`);
+- `physical branch of the evolved curve`: Aberth roots + Newton continuation from infinity
+  at every lane;
+- `Newton polish`: Newton on the exact 2x2 characteristic system at x + i delta;
+- `descent`: Newton continuation down to the real axis (`_curve_solve._LEVELS` levels; here
+  every lane takes the grid lanes' geometric ladder delta .. delta/100, then 0).
+
+No ODE is integrated any more (the exact evolution gives the curve at every size), so the
+former `ODE flow` stage is gone, and so is the separate branch of the curve at n0 (the
+tracker now runs on the evolved curve only).
 
 Stages of `fit` (fixed degrees): the empirical Stieltjes transform at the fit points,
 the closed-form start (SVD), the L-BFGS/Newton refinement (each step re-tracks the branch),
@@ -40,10 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     import jax.numpy as jnp
 
     import freedecomp_jax as fdj
-    from freedecomp_jax import _decompress as D
-    from freedecomp_jax import _fit as F
+    from freedecomp_jax import _curve_solve as CS
+    from freedecomp_jax import _fit_problem as FP
+    from freedecomp_jax import _fit_refine as FR
     from freedecomp_jax._branch import stieltjes_branch
-    from freedecomp_jax._evolve import evolve_coeffs
+    from freedecomp_jax._density import pole_candidates
+    from freedecomp_jax._inputs import _parse_inputs
+    from freedecomp_jax._system import System, descend, newton
 
     deg = tuple(int(v) for v in args.deg.split(","))
     if args.ntk:
@@ -55,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {what}, deg {deg}, grid {args.grid}; times: median of {args.repeats} after compilation")
     eigs = jnp.asarray(small)
     x = jnp.asarray(C.prediction_grid(small, n, args.grid))
-    config, dconfig = F.FitConfig(), D.DecompressConfig(throw=False)
+    config, solver, kind = fdj.FitConfig(), fdj.CurveSolver(), fdj.Free()
     rows = []
 
     def stage(name, fn, part_of):
@@ -63,18 +72,18 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"stage": name, "part": part_of, "time_s": med, "first_s": first})
 
     # ---------------------------------------------------------------- fit
-    inputs = F._parse_inputs(eigs, m, None, config)
+    inputs = _parse_inputs(eigs, m, None, config)
     b = inputs.base
-    data_jit = jax.jit(lambda e, w: F._spectrum_data(e, w, None, b.eps, config))
+    data_jit = jax.jit(lambda e, w: FP._spectrum_data(e, w, None, b.eps, config))
     stage("empirical Stieltjes transform, fit points", lambda: data_jit(b.eigs, b.weights), "fit")
     base = data_jit(b.eigs, b.weights)
-    build = eqx_jit(lambda base: F._build_problem(base, (), deg, config))
+    build = eqx_jit(lambda base: FP._build_problem(base, (), deg, config))
     stage("closed-form start (SVD)", lambda: build(base), "fit")
     problem, b0, _ = build(base)
-    refine = eqx_jit(lambda b0, problem: F._refine(b0, problem, config))
+    refine = eqx_jit(lambda b0, problem: FR._refine(b0, problem, config))
     stage(f"refinement ({config.steps} L-BFGS + {config.polish} Newton steps)", lambda: refine(b0, problem), "fit")
     b1 = refine(b0, problem)[0]
-    evaluate = eqx_jit(lambda bs, problem: jax.vmap(lambda bb: F._evaluate(bb, problem, config))(bs))
+    evaluate = eqx_jit(lambda bs, problem: jax.vmap(lambda bb: FR._evaluate(bb, problem, config))(bs))
     stage("evaluation of start and result (tracker)", lambda: evaluate(jnp.stack([b0, b1]), problem), "fit")
     stage("fit total (fdj.fit)", lambda: fdj.fit(eigs, deg=deg, n0=m), "fit")
     curve = fdj.fit(eigs, deg=deg, n0=m)
@@ -82,41 +91,43 @@ def main(argv: list[str] | None = None) -> int:
     # ---------------------------------------------------------------- decompress
     c = curve.coeffs
     ts = jnp.log(jnp.asarray([float(n)]) / curve.n0)
+    tau = jnp.exp(ts[0])
 
     @jax.jit
     def lanes(c, x):
-        center, width, _ = D._spectral_frame(c)
-        ct = D._rescale(c, center, width)
-        _, a_cand, _ = D._atom_candidates(c, center, width)
-        z = jnp.concatenate([(x - center) / width, a_cand]) + 1j * dconfig.delta
+        center, width, _, ct = CS.frame(c, kind)
+        _, a_cand, _ = kind.atom_slots(*pole_candidates(c, center, width))
+        z = jnp.concatenate([(x - center) / width, a_cand]) + 1j * solver.delta
         return ct, z
 
+    stage("frame, atom candidates and lanes", lambda: lanes(c, x), "decompress")
     ct, z = lanes(c, x)
-    sys_ = D._System(ct, jnp.asarray(1.0), "free")
-    taus = jnp.exp(ts)
-    branch = jax.jit(stieltjes_branch)
-    stage("initial branch (roots + continuation)", lambda: branch(ct, z), "decompress")
-    m0, st0 = branch(ct, z)
-    live = (st0 == 0) & jnp.isfinite(m0)
-    flow = eqx_jit(lambda sys_, z, m0, live, ts: D._flow(sys_, z, z, m0, live, ts, dconfig))
-    stage("ODE flow (diffrax Tsit5 + PID)", lambda: flow(sys_, z, m0, live, ts), "decompress")
-    zeta, y, _ = flow(sys_, z, m0, live, ts)
+    evolve = jax.jit(lambda ct, ts: jax.vmap(lambda t: kind.evolve_coeffs(ct, t))(ts))
+    stage("exact evolution of the coefficients", lambda: evolve(ct, ts), "decompress")
+    ct_t = evolve(ct, ts)[0]
+    branch = jax.jit(lambda ce, z: stieltjes_branch(ce, z, solver.tracker))
+    stage("physical branch of the evolved curve (roots + continuation)", lambda: branch(ct_t, z), "decompress")
+    m_t, st_t = branch(ct_t, z)
+    tracked = (st_t == 0) & jnp.isfinite(m_t) & (jnp.imag(m_t) > 0)
+    m_t = jnp.where(tracked, m_t, -1.0 / z)
+    sys_ = System(ct, kind)
+    zeta, y = sys_.state_of(tau, z, m_t)
     polish = eqx_jit(
-        lambda sys_, z, zeta, y: jax.vmap(lambda zz, a, b: D._newton(sys_, taus[0], zz, a, b, dconfig.newton_steps))(z, zeta[:, 0], y[:, 0])
+        lambda sys_, z, zeta, y: jax.vmap(lambda zz, a, b: newton(sys_, tau, zz, a, b, solver.newton_steps))(z, zeta, y)
     )
     stage("Newton polish at x + i delta", lambda: polish(sys_, z, zeta, y), "decompress")
     zeta_p, y_p, _ = polish(sys_, z, zeta, y)
-    check = jax.jit(lambda ct, t, z: stieltjes_branch(evolve_coeffs(ct, t, "free", None), z))
-    stage("branch check on the evolved curve (roots + continuation)", lambda: check(ct, ts[0], z), "decompress")
-    heights = jnp.zeros((z.shape[0], D._LEVELS))
-    descend = eqx_jit(
-        lambda sys_, z, zeta, y: jax.vmap(lambda xx, h, a, b: D._descend(sys_, taus[0], xx, h, a, b, dconfig.newton_steps))(
+    frac = jnp.arange(1.0, CS._LEVELS) / (CS._LEVELS - 1)
+    ladder = jnp.concatenate([solver.delta * 1e-2**frac, jnp.zeros(1)])
+    heights = jnp.broadcast_to(ladder, (z.shape[0], CS._LEVELS))
+    down = eqx_jit(
+        lambda sys_, z, zeta, y: jax.vmap(lambda xx, h, a, b: descend(sys_, tau, xx, h, a, b, solver.newton_steps))(
             jnp.real(z).astype(jnp.complex128), heights, zeta, y
         )
     )
-    stage(f"descent to the real axis ({D._LEVELS} Newton levels)", lambda: descend(sys_, z, zeta_p, y_p), "decompress")
-    stage("decompress total (fdj.decompress)", lambda: fdj.decompress(curve, x, n, config=dconfig), "decompress")
-    spec = fdj.decompress(curve, x, n, config=dconfig)
+    stage(f"descent to the real axis ({CS._LEVELS} Newton levels)", lambda: down(sys_, z, zeta_p, y_p), "decompress")
+    stage("decompress total (fdj.decompress)", lambda: fdj.decompress(curve, x, n, kind, throw=False), "decompress")
+    spec = fdj.decompress(curve, x, n, kind, throw=False)
     stage("Spectrum.eigvalsh (n quantiles)", lambda: spec.eigvalsh(), "quantiles")
 
     print(C.format_table(rows, [("part", "part", ""), ("stage", "stage", ""), ("time_s", "time[s]", ".4f"), ("first_s", "first call[s]", ".2f")]))

@@ -9,16 +9,19 @@ matrix are predicted with library defaults, `fdj.eigvalsh(input, n)`, from
   degree choice),
 - `eigs`: only its m eigenvalues,
 - `matrix, deformed` (Gram matrices only, `case.gram_ratio` set): the submatrix with
-  `kind="deformed", ratio=case.gram_ratio * m / n`, the aspect ratio at size m.
+  `kind=fdj.Deformed(case.gram_ratio * m / n)`, the aspect ratio at size m.
 
 Printed per row: KS and W1/IQR of the prediction against the full spectrum, the KS of the
 two naive baselines (the small spectrum as is; rescaled about its mean by sqrt(n/m)),
-whether the prediction beats the better of them, the time of the `fdj.eigvalsh` call (fit
-with automatic degrees + decompress + quantiles; the first call of a process includes
-compilation), and the degrees `fdj.fit_with_diagnostics` chooses for the same input (its
+whether the prediction beats the better of them, the time of the `fdj.eigvalsh` call (run
+as `fdj.predict(..., return_report=True)` + `Spectrum.eigvalsh()`, which is what
+`fdj.eigvalsh` does: fit with automatic degrees + decompress + check + quantiles; the first
+call of a process includes compilation), the model `predict` chose (`Report.chosen`: a
+`SpectralCurve(deg_z, deg_m)` or the `LevyKhintchine` fallback; its report of every candidate
+is in the JSON), and the degrees `fdj.fit_with_diagnostics` chooses for the same input (its
 reason is listed under the table). `fdj.eigvalsh` passes over a candidate whose prediction
-fails its own check, so it may use other degrees: `eigvalsh same deg` reruns it with
-`deg=` those degrees and says whether the prediction is the same.
+fails its own check, so it may use other degrees or another law: `eigvalsh same deg` reruns
+it with `deg=` those degrees and says whether the prediction is the same.
 
 Eigenvalues with |lambda| <= `case.zero_tol` (eps n ||A||, the rounding level of an exact
 zero) are set to 0 in every sample before the distances are taken, so an atom predicted at
@@ -40,9 +43,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import _common as C
+import numpy as np
 
 INPUTS = ("matrix", "eigs", "deformed")
 
@@ -95,15 +97,18 @@ def distances(pred, true, tol: float) -> dict[str, float]:
     return {"ks": ks_distance(pred, true), "w1_iqr": wasserstein1(pred, true) / iqr if iqr > 0 else float("inf")}
 
 
-def predict(fdj, inp, n: int, kw: dict[str, Any], repeats: int) -> tuple[np.ndarray, float, float]:
-    """`fdj.eigvalsh(inp, n, **kw)`: (prediction, first-call seconds, median of `repeats` later calls)."""
+def predict(fdj, inp, n: int, kw: dict[str, Any], repeats: int) -> tuple[np.ndarray, Any, float, float]:
+    """`fdj.eigvalsh(inp, n, **kw)`, run as `fdj.predict(inp, n, return_report=True, **kw)` and
+    `Spectrum.eigvalsh()` to keep the report: (prediction, report, first-call seconds, median of
+    `repeats` later calls)."""
     times = []
-    pred = None
+    pred = report = None
     for _ in range(1 + max(repeats, 0)):
         t0 = time.perf_counter()
-        pred = np.asarray(C.block(fdj.eigvalsh(inp, n, **kw)), dtype=np.float64)
+        spec, report = fdj.predict(inp, n, return_report=True, **kw)
+        pred = np.asarray(C.block(spec.eigvalsh()), dtype=np.float64)
         times.append(time.perf_counter() - t0)
-    return pred, times[0], (statistics.median(times[1:]) if repeats > 0 else float("nan"))
+    return pred, report, times[0], (statistics.median(times[1:]) if repeats > 0 else float("nan"))
 
 
 def same_degrees(fdj, inp, n: int, kw: dict[str, Any], row: dict[str, Any], pred: np.ndarray) -> str | None:
@@ -141,6 +146,7 @@ COLUMNS = [
     ("beats", "beats both", ""),
     ("first_s", "first[s]", ".1f"),
     ("median_s", "later[s]", ".1f"),
+    ("model", "eigvalsh model", ""),
     ("deg", "deg", ""),
     ("valid", "valid", ""),
     ("same_deg", "eigvalsh same deg", ""),
@@ -201,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(("eigs", small, {}))
         if "deformed" in inputs and case.gram_ratio is not None:
             ratio = case.gram_ratio * m / n
-            runs.append((f"matrix, deformed c0={ratio:.3g}", sub, {"kind": "deformed", "ratio": ratio}))
+            runs.append((f"matrix, deformed c0={ratio:.3g}", sub, {"kind": fdj.Deformed(ratio)}))
         for label, inp, kw in runs:
             row: dict[str, Any] = {"row": len(rows) + 1, "case": name, "n": n, "m": m, "input": label,
                                    "ks_as_is": ks_as_is, "ks_rescaled": ks_rescaled, "ks_model": ks_model, "note": ""}
@@ -218,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                 row["note"] = f"fit_with_diagnostics failed: {type(e).__name__}: {e}"
                 traceback.print_exc(file=sys.stderr)
             try:
-                pred, first, later = predict(fdj, inp, n, kw, args.repeats)
+                pred, report, first, later = predict(fdj, inp, n, kw, args.repeats)
+                row["model"], row["report"] = report.chosen, str(report)
                 if pred.shape != (n,) or not np.all(np.isfinite(pred)):
                     raise ValueError(f"eigvalsh returned shape {pred.shape} with {np.sum(~np.isfinite(pred))} non-finite values")
                 row.update(distances(pred, case.eigenvalues, tol))
@@ -229,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                 row["note"] = (row["note"] + "; " if row["note"] else "") + f"eigvalsh failed: {type(e).__name__}: {e}"
                 traceback.print_exc(file=sys.stderr)
             print(f"#   [{row['row']}] {label}: KS {row.get('ks', float('nan')):.4f} (as is {ks_as_is:.4f}, "
-                  f"rescaled {ks_rescaled:.4f}), deg {row.get('deg')}, {row.get('first_s', float('nan')):.1f} s", flush=True)
+                  f"rescaled {ks_rescaled:.4f}), model {row.get('model')}, deg {row.get('deg')}, "
+                  f"{row.get('first_s', float('nan')):.1f} s", flush=True)
             rows.append(row)
 
     print()
@@ -240,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     print("# both': KS below min(KS as is, KS rescaled). KS model at m: the m x m spectrum against the")
     print("# free compression of the full one (Haar-rotated, zero rows/columns set aside as eigvalsh")
     print("# does): how far the case is from the model of free decompression itself. first[s]: the fdj.eigvalsh call (fit with")
-    print("# automatic degrees + decompress + quantiles; compilation included where a shape is new);")
-    print("# later[s]: median of --repeats further calls. deg, valid: fdj.fit_with_diagnostics on the")
+    print("# automatic degrees + decompress + check + quantiles; compilation included where a shape is new);")
+    print("# later[s]: median of --repeats further calls. eigvalsh model: the law fdj.predict chose")
+    print("# (Report.chosen; a curve, or the Levy-Khintchine fallback). deg, valid: fdj.fit_with_diagnostics on the")
     print("# same input (valid: branch tracked everywhere, density >= 0, unit mass); 'eigvalsh same")
     print("# deg': eigvalsh(input, n, deg=deg) gives the same prediction. Degree choices:")
     for r in reasons:

@@ -1,27 +1,44 @@
-"""freedecomp_jax: free decompression with algebraic spectral curves, in JAX.
+"""freedecomp_jax: free decompression of spectra with algebraic spectral curves, in JAX.
 
-Pipeline: eigenvalues -> fit (SpectralCurve) -> physical branch -> evolution in matrix size
--> Spectrum at size n (density, atoms, quantiles, spectral quantities).
+Pipeline: input (eigenvalues or a matrix) -> fit a law (SpectralCurve, LevyKhintchine, ...)
+-> decompress it to size n under a kind (Free, Deformed) -> Spectrum (density, atoms,
+quantiles, spectral quantities); `predict` chooses and checks the law.
 """
 
 import importlib.metadata
 
-from . import data as data, distributions as distributions
+from . import data as data
+from . import distributions as distributions
 from ._branch import BranchTracker as BranchTracker
 from ._cache import enable_compilation_cache as enable_compilation_cache
 from ._curve import SpectralCurve as SpectralCurve
-from ._decompress import DecompressConfig as DecompressConfig, decompress as decompress, eigvalsh as eigvalsh, predict as predict
-from ._fit import (
-    FitConfig as FitConfig,
-    FitDiagnostics as FitDiagnostics,
-    fit as fit,
-    fit_with_diagnostics as fit_with_diagnostics,
-)
-from ._levy import LevyConfig as LevyConfig, LevyKhintchine as LevyKhintchine, fit_levy as fit_levy
-from ._roots import Aberth as Aberth, Roots as Roots, polyroots as polyroots
+from ._curve_solve import CurveSolver as CurveSolver
+from ._decompress import decompress as decompress
+from ._fit import fit as fit
+from ._fit import fit_with_diagnostics as fit_with_diagnostics
+from ._fit_config import FitConfig as FitConfig
+from ._fit_config import FitDiagnostics as FitDiagnostics
+from ._kinds import AbstractDecompression as AbstractDecompression
+from ._kinds import Deformed as Deformed
+from ._kinds import Free as Free
+from ._law import AbstractSpectralLaw as AbstractSpectralLaw
+from ._levy import LevyKhintchine as LevyKhintchine
+from ._levy_fit import LevyConfig as LevyConfig
+from ._levy_fit import fit_levy as fit_levy
+from ._moments import evolve_moments as evolve_moments
+from ._results import RESULTS as RESULTS
+from ._roots import Aberth as Aberth
+from ._roots import Roots as Roots
+from ._roots import polyroots as polyroots
+from ._select import CandidateReport as CandidateReport
+from ._select import Report as Report
+from ._select import eigvalsh as eigvalsh
+from ._select import predict as predict
 from ._sharding import sharded as sharded
-from ._spectrum import Spectrum as Spectrum, evolve_moments as evolve_moments
-from ._stieltjes import PointGeometry as PointGeometry, empirical_stieltjes as empirical_stieltjes
+from ._spectrum import Spectrum as Spectrum
+from ._stieltjes import PointGeometry as PointGeometry
+from ._stieltjes import empirical_stieltjes as empirical_stieltjes
+from ._zero_rows import ZeroRows as ZeroRows
 
 try:
     __version__ = importlib.metadata.version("freedecomp_jax")

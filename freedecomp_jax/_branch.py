@@ -28,23 +28,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._poly import polyval2
+from ._results import RESULTS, full, where
 from ._series import laurent_series, series_eval, spectral_radius
 
-
-# Per-point status codes.
+# Per-point codes of the tracker (internal; public functions report them as RESULTS).
 OK = 0
 SEED_AMBIGUOUS = 1
 STEP_FAILED = 2
 HERGLOTZ_VIOLATED = 3
 NOT_CONVERGED = 4
 
-STATUS_MESSAGES = {
-    OK: "ok",
-    SEED_AMBIGUOUS: "the seed at infinity did not match the curve's Laurent series: the curve may not describe a unit-mass spectral law (refit, or check the mass constraint)",
-    STEP_FAILED: "the vertical continuation could not follow the branch (step size underflow near a branch point); try a slightly different query point",
-    HERGLOTZ_VIOLATED: "the tracked branch left the upper half plane (Im m < 0): the curve has no valid physical branch here; refit with other degrees",
-    NOT_CONVERGED: "Newton did not converge on the curve at this point",
-}
 
 
 class BranchTracker(eqx.Module):
@@ -196,3 +189,11 @@ def _branch_jvp(tracker, primals, tangents):
 def stieltjes_branch(c, z, tracker: BranchTracker = BranchTracker()):
     """Physical branch and per-point status (see module docstring)."""
     return _branch(c, z, tracker)
+
+
+def tracker_results(status):
+    """The tracker's per-point codes as [`RESULTS`][]."""
+    lost = (status == STEP_FAILED) | (status == HERGLOTZ_VIOLATED)
+    out = where(status == SEED_AMBIGUOUS, RESULTS.no_physical_branch, full(status.shape, RESULTS.successful))
+    out = where(lost, RESULTS.branch_lost, out)
+    return where((status != 0) & ~lost & (status != SEED_AMBIGUOUS), RESULTS.newton_failed, out)

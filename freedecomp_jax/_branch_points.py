@@ -10,7 +10,6 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ._poly import m_coeffs
 from ._roots import polyroots

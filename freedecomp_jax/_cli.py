@@ -16,7 +16,12 @@ def _ntk(args) -> int:
     if args.cache:
         where = fdj.enable_compilation_cache()
         print(f"JAX compilation cache: {where} (later runs skip most compilation; --no-cache to turn off)")
-    from freedecomp_jax._metrics import as_is_baseline, ks_distance, rescaled_baseline, wasserstein1
+    from freedecomp_jax._metrics import (
+        as_is_baseline,
+        ks_distance,
+        rescaled_baseline,
+        wasserstein1,
+    )
     from freedecomp_jax.data import load_ntk, ntk_eigvalsh_seconds
 
     small = load_ntk(args.n0)
@@ -29,7 +34,7 @@ def _ntk(args) -> int:
     rows = [
         ("free decompression (freedecomp_jax)", predicted),
         ("small spectrum as is", as_is_baseline(small, args.n)),
-        (f"small spectrum rescaled by sqrt(n/m) about its mean", rescaled_baseline(small, args.n0, args.n)),
+        ("small spectrum rescaled by sqrt(n/m) about its mean", rescaled_baseline(small, args.n0, args.n)),
     ]
     print(f"\n{'prediction':<54}{'KS':>8}{'W1/std':>10}")
     for name, eig in rows:

@@ -1,6 +1,5 @@
 """`SpectralCurve`: the algebraic relation P(z, m) = sum_ij c_ij z^i m^j = 0 of a Stieltjes transform."""
 
-import math
 from collections.abc import Sequence
 
 import equinox as eqx
@@ -8,13 +7,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._custom_types import Array, ArrayLike, Complex, Float, Inexact, Num, Real, RealScalarLike
-from ._branch import STATUS_MESSAGES, BranchTracker, stieltjes_branch
+from ._branch import BranchTracker, stieltjes_branch, tracker_results
 from ._branch_points import branch_points as _branch_points
+from ._curve_edges import CurveEdges, refine_cusps
+from ._curve_solve import CurveSolver, solve_curve
+from ._custom_types import (
+    Array,
+    ArrayLike,
+    Complex,
+    Float,
+    Inexact,
+    Num,
+    Real,
+    RealScalarLike,
+)
 from ._density import atoms as _atoms
 from ._density import density as _density
-from ._poly import polyval2
+from ._kinds import AbstractDecompression, Free
+from ._law import AbstractSpectralLaw
+from ._poly import polyval2, rescale
 from ._series import laurent_series, spectral_radius
+from ._spectrum import Spectrum
 from ._x64 import check_x64, is_concrete
 
 
@@ -63,7 +76,7 @@ def _as_coeffs(coeffs) -> Array:
     return c.astype(jnp.float64)
 
 
-class SpectralCurve(eqx.Module):
+class SpectralCurve(AbstractSpectralLaw):
     r"""An algebraic spectral curve $P(z, m) = \sum_{i,j} c_{ij} z^i m^j = 0$.
 
     The Stieltjes transform $m(z) = \int \rho(x)/(x - z)\,dx$ of a spectral law at matrix
@@ -134,43 +147,30 @@ class SpectralCurve(eqx.Module):
         return polyval2(self.coeffs, z, m, 0, 2)
 
     # ------------------------------------------------------------------ evolution
-    def evolve(self, t: RealScalarLike, kind: str = "free", ratio: RealScalarLike | None = None) -> "SpectralCurve":
-        r"""The exact curve at matrix size $n_0 e^t$.
+    def evolve(self, t: RealScalarLike, kind: AbstractDecompression = Free()) -> "SpectralCurve":
+        r"""The exact curve at matrix size $n_0 e^t$ under the decompression `kind`.
 
-        Free decompression (`kind="free"`): with $\tau = e^t$, $\beta = 1 - 1/\tau$,
+        [`Free`][] (docs/method.md, "Free decompression"): with $\tau = e^t$, $\beta = 1 - 1/\tau$,
         $P_t(z, m) = P(z + \beta/m, \tau m)$; after forcing $c_{L0} = 0$ and clearing
-        denominators, $m^L P_t = m\,\tilde Q_t(z, m)$ with
-        $\tilde Q_t$ of degrees $(L, L+K-1)$,
-        $A_{r,s} = \sum_{i,j:\,s+1 = r+j+L-i} \binom{i}{r}\beta^{i-r}\tau^j c_{ij}$.
+        denominators, $m^L P_t = m\,\tilde Q_t(z, m)$ with $\tilde Q_t$ of degrees $(L, L+K-1)$.
 
-        Deformed decompression (`kind="deformed"`, Gram matrices $XX^\top$ with aspect
-        ratio `ratio` $= c_0 = n_0/q$ at $t=0$, $c = \tau c_0$): the companion transform is
-        a free-convolution power, which gives $\zeta = z\alpha/\beta$, $y = m\beta/\alpha$
-        with $\alpha = c_0 zm + c_0 - 1$, $\beta = c\,zm + c - 1$, and
-        $Q_t = \alpha^K\beta^L P(\zeta, y)$, with the spurious factors $(zm)^p$ removed.
+        [`Deformed`][]`(ratio)` (Gram matrices $XX^\top$ with aspect ratio $c_0$ = `ratio` at
+        $t = 0$, $c = \tau c_0$): the companion transform is a free-convolution power, which gives
+        $\zeta = z\alpha/\beta$, $y = m\beta/\alpha$ with $\alpha = c_0 zm + c_0 - 1$,
+        $\beta = c\,zm + c - 1$, and $Q_t = \alpha^K\beta^L P(\zeta, y)$ with the exact factors $\alpha$ and $\beta$ divided out.
         """
-        from ._evolve import evolve_coeffs
-
-        if kind not in ("free", "deformed"):
-            raise ValueError(f"kind must be 'free' or 'deformed'; got {kind!r}.")
         if is_concrete(t):
             t_np = np.asarray(t, dtype=float)
             if t_np.shape != () or not np.isfinite(t_np):
                 raise ValueError(f"t must be a finite scalar (t = log(n/n0)); got {t!r}.")
             if t_np < 0:
                 raise ValueError(
-                    f"t = {float(t_np):g} < 0 asks for a smaller matrix than n0; free decompression "
+                    f"t = {float(t_np):g} < 0 asks for a smaller matrix than n0; decompression "
                     "only grows the matrix (n >= n0). Use t = log(n / n0) with n >= n0."
                 )
         t = jnp.asarray(t, dtype=jnp.float64)
-        t = eqx.error_if(t, t < 0, "evolve: t < 0 (target size below n0); free decompression needs n >= n0.")
-        if kind == "deformed":
-            if ratio is None:
-                raise ValueError("kind='deformed' needs ratio=c0 = n0/q, the aspect ratio of X at size n0 (A = X X^T, X of shape n0 x q).")
-            if is_concrete(ratio) and not (np.asarray(ratio, dtype=float) > 0):
-                raise ValueError(f"ratio must be > 0 (c0 = n0/q); got {ratio!r}.")
-        coeffs = evolve_coeffs(self.coeffs, t, kind, None if ratio is None else jnp.asarray(ratio, jnp.float64))
-        return SpectralCurve(coeffs, self.n0 * jnp.exp(t))
+        t = eqx.error_if(t, t < 0, "evolve: t < 0 (target size below n0); decompression needs n >= n0.")
+        return SpectralCurve(_evolve_jit(self.coeffs, t, kind), self.n0 * jnp.exp(t))
 
     def trimmed(self, rtol: float = 1e-12) -> "SpectralCurve":
         """Drop trailing rows/columns whose coefficients are all below `rtol`·max|c| (not jit-able)."""
@@ -197,28 +197,27 @@ class SpectralCurve(eqx.Module):
         return spectral_radius(laurent_series(self.coeffs, n_terms))
 
     # ------------------------------------------------------------------ physical branch
-    def stieltjes_with_status(self, z: Num[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
-        r"""Physical branch $m(z) = \int \rho(x)/(x - z)\,dx$ and a per-point status (0 = ok).
-
-        Status codes: 0 ok, 1 ambiguous seed, 2 continuation failed, 3 Herglotz violated, 4 Newton not converged.
-        """
-        return _bucketed(lambda zz: stieltjes_branch(self.coeffs, zz, tracker), jnp.asarray(z, dtype=jnp.complex128))
+    def stieltjes_with_result(self, z: Num[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
+        r"""Physical branch $m(z) = \int \rho(x)/(x - z)\,dx$ and a per-point [`RESULTS`][]."""
+        m, status = _bucketed(lambda zz: stieltjes_branch(self.coeffs, zz, tracker), jnp.asarray(z, dtype=jnp.complex128))
+        return m, tracker_results(status)
 
     def stieltjes(self, z: Num[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()) -> Complex[Array, "..."]:
         r"""Physical branch $m(z)$, $\operatorname{{Im}} m > 0$ for $\operatorname{{Im}} z > 0$ (real $z$: the limit $x + i0$).
 
         Differentiable in `coeffs` and `z` by the implicit function theorem,
-        $dm = -(P_{{dc}} + P_z dz)/P_m$. Use [`stieltjes_with_status`][] to see failures.
+        $dm = -(P_{{dc}} + P_z dz)/P_m$. Use [`stieltjes_with_result`][] to see failures.
         """
-        return self.stieltjes_with_status(z, tracker)[0]
+        return self.stieltjes_with_result(z, tracker)[0]
 
     def density(self, x: Real[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()) -> Float[Array, "..."]:
         r"""Absolutely continuous density $\rho(x) = \frac1\pi \operatorname{{Im}} m(x + i0)$ (exact Plemelj limit)."""
-        return self.density_with_status(x, tracker)[0]
+        return self.density_with_result(x, tracker)[0]
 
-    def density_with_status(self, x: Real[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
-        """Density and the per-point branch status (0 = ok)."""
-        return _bucketed(lambda xx: _density(self.coeffs, xx, tracker), jnp.asarray(x, dtype=jnp.float64))
+    def density_with_result(self, x: Real[ArrayLike, "..."], tracker: BranchTracker = BranchTracker()):
+        """Density and the per-point [`RESULTS`][]."""
+        rho, status = _bucketed(lambda xx: _density(self.coeffs, xx, tracker), jnp.asarray(x, dtype=jnp.float64))
+        return rho, tracker_results(status)
 
     def atoms(self, tracker: BranchTracker = BranchTracker()):
         r"""Atoms of the law: `(positions, weights)`, both of shape `(deg_z,)`; weight 0 marks an empty slot.
@@ -241,7 +240,7 @@ class SpectralCurve(eqx.Module):
         between which the density is positive). Plain Python (data-dependent size)."""
         R = float(self.spectral_radius())
         bp = np.asarray(self.trimmed().branch_points())
-        real = bp[(np.abs(bp.imag) <= 1e-6 * (np.abs(bp) + R)) & (np.abs(bp) <= 100 * R)].real
+        real = np.real(bp[(np.abs(np.imag(bp)) <= 1e-6 * (np.abs(bp) + R)) & (np.abs(bp) <= 100 * R)])
         cand = np.unique(np.round(np.sort(real) / (1e-12 * R + 1e-300)) * (1e-12 * R + 1e-300))
         if cand.size < 2:
             return np.zeros((0, 2))
@@ -255,3 +254,52 @@ class SpectralCurve(eqx.Module):
             else:
                 bulks.append([cand[k], cand[k + 1]])
         return np.asarray(bulks, dtype=float).reshape(-1, 2)
+
+    # ------------------------------------------------------------------ AbstractSpectralLaw hooks
+    def solve_grid(self, kind: AbstractDecompression, x, ts, solver=None):
+        """The evolved curve's physical branch on the grid at every size (see `_curve_solve.py`)."""
+        return solve_curve(self.coeffs, kind, x, ts, CurveSolver() if solver is None else solver)
+
+    def exact_moments(self, kind: AbstractDecompression, t, order: int):
+        """Exact mean and central moments at size $n_0e^t$ (the kind's rule on the Laurent series)."""
+        return kind.curve_moments(self.coeffs, t, order, _central_moments)
+
+    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> np.ndarray:
+        r"""A grid covering the support at size `n`: the evolved law's centre $\pm$ 1.5 x its radius
+        (root test of its Laurent series), then narrowed to the bulks found there. Plain Python."""
+        mean, radius = (float(v) for v in _centre_radius(self.coeffs, jnp.log(n / self.n0), kind))
+        coarse = np.linspace(mean - 1.5 * radius, mean + 1.5 * radius, size)
+        bulks = Spectrum.solve(self, kind, jnp.asarray(coarse), n, solver).support()
+        if bulks.size == 0:
+            return coarse
+        h = coarse[1] - coarse[0]
+        return np.linspace(bulks.min() - 2 * h, bulks.max() + 2 * h, size)
+
+    def edge_system(self, kind: AbstractDecompression) -> CurveEdges:
+        """The exact edge equations $P = 0$, $dx/dy = 0$ of the curve under `kind`."""
+        return CurveEdges(self.coeffs, kind)
+
+    def refine_cusps(self, kind: AbstractDecompression, x_seed, m_seed, tau_seed):
+        return refine_cusps(self.coeffs, kind, x_seed, m_seed, tau_seed)
+
+
+@eqx.filter_jit
+def _evolve_jit(c, t, kind):
+    return kind.evolve_coeffs(c, t)
+
+
+@eqx.filter_jit
+def _centre_radius(c, t, kind):
+    """Mean of the law of the evolved curve and the radius of its support about the mean."""
+    ct = kind.evolve_coeffs(c, t)
+    S = laurent_series(ct, 3)
+    mean = S[1] / S[0]
+    return mean, spectral_radius(laurent_series(rescale(ct, mean, 1.0), 24))
+
+
+def _central_moments(c, order: int):
+    r"""Mean and unit-mass central moments $\mu_0..\mu_{order}$ of curve `c`'s law (Laurent series)."""
+    raw = -laurent_series(c, 2)
+    mean = raw[1] / raw[0]
+    exact = -laurent_series(rescale(c, mean, 1.0), max(order + 1, 2))[: order + 1]
+    return mean, exact / exact[0]

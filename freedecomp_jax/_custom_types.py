@@ -3,7 +3,18 @@
 from typing import TypeAlias
 
 import numpy as np
-from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Inexact, Int, Num, Real, Shaped
+from jaxtyping import (
+    Array,
+    ArrayLike,
+    Bool,
+    Complex,
+    Float,
+    Inexact,
+    Int,
+    Num,
+    Real,
+    Shaped,
+)
 
 RealScalarLike: TypeAlias = float | int | np.floating | np.integer | Real[ArrayLike, ""]
 ComplexLike: TypeAlias = complex | float | Shaped[ArrayLike, "..."]

@@ -19,18 +19,40 @@ from ._roots import polyroots
 from ._series import laurent_series, spectral_radius
 
 
-def _atom_candidates(c, R):
-    """Real roots x0 of a_K with residue w = a_{K-1}(x0)/a_K'(x0) in (0, 1] (no branch check)."""
+def pole_candidates(c, center, width):
+    r"""Real roots $a$ of $a_K$ (as `(positions, scaled positions)`) and the residue
+    $w_0 = a_{K-1}(a)/a_K'(a)$ of the branch with a pole there ("virtual" when $w_0 \le 0$);
+    $w_0 = -\infty$ marks empty slots.
+
+    Computed on the unscaled coefficients (so an atom at 0 stays exactly at 0); the roots are
+    differentiable through one value-neutral Newton step (implicit function theorem).
+    """
     L, K = c.shape[0] - 1, c.shape[1] - 1
-    aK, aK1 = c[:, K], c[:, K - 1]
-    roots = polyroots(aK.astype(jnp.complex128)).roots
-    x0 = jnp.real(roots)
-    real = (jnp.abs(jnp.imag(roots)) <= 1e-8 * (jnp.abs(roots) + R)) & (jnp.abs(roots) <= 1e3 * R)
-    i = jnp.arange(1, L + 1)
-    dak = jnp.polyval((aK[1:] * i)[::-1], x0)
-    w = jnp.polyval(aK1[::-1], x0) / jnp.where(dak == 0, jnp.inf, dak)
-    ok = real & (w > 1e-10) & (w <= 1 + 1e-6) & jnp.isfinite(w)
-    return x0, jnp.where(ok, w, 0.0)
+    aK = c[:, K]
+    daK = aK[1:] * jnp.arange(1, L + 1)
+    roots = polyroots(jax.lax.stop_gradient(aK).astype(jnp.complex128)).roots
+    a_s = jax.lax.stop_gradient(jnp.real(roots))
+    real = (jnp.abs(jnp.imag(roots)) <= 1e-8 * (jnp.abs(roots) + width)) & (jnp.abs(roots - center) <= 1e4 * width)
+    dak_s = jax.lax.stop_gradient(jnp.polyval(daK[::-1], a_s))
+    safe = jnp.where(dak_s == 0, 1.0, dak_s)
+    p = jnp.polyval(aK[::-1], a_s)
+    a = a_s - (p - jax.lax.stop_gradient(p)) / safe
+    w0 = jnp.polyval(c[:, K - 1][::-1], a) / jnp.where(dak_s == 0, 1.0, jnp.polyval(daK[::-1], a))
+    real = real & (dak_s != 0) & jnp.isfinite(w0)
+    # a double root of a_K would be listed twice: keep the first copy only
+    first = jnp.ones((L,), dtype=bool)
+    for k in range(1, L):
+        dup = jnp.any((jnp.abs(a_s[:k] - a_s[k]) <= 1e-8 * (jnp.abs(a_s[k]) + width)) & real[:k])
+        first = first.at[k].set(~dup)
+    a = jnp.where(real, a, center)
+    # an atom within rounding of 0 is at 0 (rank deficiency: keeps det = 0 exact downstream)
+    a = jnp.where(jnp.abs(a) <= 1e3 * jnp.finfo(jnp.float64).eps * (jnp.abs(center) + width), 0.0, a)
+    return a, (a - center) / width, jnp.where(real & first, w0, -jnp.inf)
+
+
+def _in_unit(w):
+    """Residues that can be atom weights, (0, 1]; 0 elsewhere."""
+    return jnp.where((w > 1e-10) & (w <= 1 + 1e-6) & jnp.isfinite(w), w, 0.0)
 
 
 def _radius(c, tracker):
@@ -47,7 +69,8 @@ def density(c, x, tracker: BranchTracker = BranchTracker()):
     """
     x = jnp.asarray(x, dtype=jnp.float64)
     R = _radius(c, tracker)
-    pos, w = _atom_candidates(c, R)
+    pos, _, w = pole_candidates(c, jnp.zeros(()), R)
+    w = _in_unit(w)
     gap = 1e-7 * (jnp.abs(pos) + R)
     near = (jnp.abs(x[..., None] - pos) <= gap) & (w > 0)
     shift = jax.lax.stop_gradient(jnp.sum(jnp.where(near, pos + gap - x[..., None], 0.0), axis=-1))
@@ -59,7 +82,8 @@ def density(c, x, tracker: BranchTracker = BranchTracker()):
 def atoms(c, tracker: BranchTracker = BranchTracker()):
     """(positions (L,), weights (L,)); weight 0 in slots that are not atoms of the physical branch."""
     R = _radius(c, tracker)
-    x0, w_res = _atom_candidates(c, R)
+    x0, _, w_res = pole_candidates(c, jnp.zeros(()), R)
+    w_res = _in_unit(w_res)
     eta = 1e-7 * (jnp.abs(x0) + 1e-3 * R)
     m, _ = stieltjes_branch(c, x0 + 1j * eta, tracker)
     w_phys = eta * jnp.imag(m)

@@ -7,11 +7,10 @@ $y = m\beta_c/\alpha$, $\alpha = c_0 zm + c_0 - 1$, $\beta_c = c\,zm + c - 1$.
 
 import math
 
-import functools
-
-import jax
 import jax.numpy as jnp
 import numpy as np
+
+from ._poly import polymul
 
 
 def _free_index(L: int, K: int):
@@ -47,7 +46,7 @@ def evolve_free(c, t):
 def _poly_pow(p, k: int):
     out = jnp.ones((1,), dtype=p.dtype)
     for _ in range(k):
-        out = jnp.convolve(out, p)
+        out = polymul(out, p)
     return out
 
 
@@ -55,15 +54,15 @@ def _diagonals(Lq: int, Kq: int):
     """Static gather tables: diagonal d = i - j of a (Lq+1, Kq+1) array as a polynomial in u = z m."""
     n_diag = Lq + Kq + 1
     width = min(Lq, Kq) + 1
-    I = np.zeros((n_diag, width), dtype=int)
+    II = np.zeros((n_diag, width), dtype=int)
     J = np.zeros((n_diag, width), dtype=int)
     valid = np.zeros((n_diag, width), dtype=bool)
     for row, d in enumerate(range(-Kq, Lq + 1)):
         i0, j0 = max(d, 0), max(-d, 0)
         for k in range(width):
             if i0 + k <= Lq and j0 + k <= Kq:
-                I[row, k], J[row, k], valid[row, k] = i0 + k, j0 + k, True
-    return I, J, valid
+                II[row, k], J[row, k], valid[row, k] = i0 + k, j0 + k, True
+    return II, J, valid
 
 
 def _deflate(D, valid, u0, rtol: float = 1e-9):
@@ -121,21 +120,13 @@ def evolve_deformed(c, t, c0):
     Q = jnp.zeros((Lq + 1, Kq + 1), dtype=c.dtype)
     for i in range(L + 1):
         for j in range(K + 1):
-            g = jnp.convolve(_poly_pow(alpha, i + K - j), _poly_pow(beta, j + L - i))
+            g = polymul(_poly_pow(alpha, i + K - j), _poly_pow(beta, j + L - i))
             k = np.arange(K + L + 1)
             Q = Q.at[i + k, j + k].add(c[i, j] * g)
-    I, J, valid = _diagonals(Lq, Kq)
-    D = Q[I, J] * valid
+    II, J, valid = _diagonals(Lq, Kq)
+    D = Q[II, J] * valid
     for root in ((1 - c0) / c0, (1 - cc) / cc):
         for _ in range(K + L):
             D, _ = _deflate(D, valid, root)
-    Q = jnp.zeros_like(Q).at[I[valid], J[valid]].set(D[valid])
+    Q = jnp.zeros_like(Q).at[II[valid], J[valid]].set(D[valid])
     return Q / jnp.max(jnp.abs(Q))
-
-
-@functools.partial(jax.jit, static_argnums=2)
-def evolve_coeffs(c, t, kind: str, ratio=None):
-    """Dispatch on the decompression kind (static)."""
-    if kind == "free":
-        return evolve_free(c, t)
-    return evolve_deformed(c, t, ratio)

@@ -12,24 +12,10 @@ explicit form instead of as a `SpectralCurve`.
 
 **Free decompression is exact**: free cumulants scale as $\kappa_j(\tau) = \tau^{j-1}\kappa_j$,
 i.e. $R_\tau(w) = R(\tau w)$, which maps $(a, s, r_k, x_k) \mapsto (a, \tau s, r_k/\tau, \tau x_k)$
-(METHOD §1.10). With $s = 0$ the law has an atom at $a$ of weight $\max(0, 1 - \sum_k r_k)$:
+(docs/method.md, "The free Levy-Khintchine law"). With $s = 0$ the law has an atom at $a$ of weight $\max(0, 1 - \sum_k r_k)$:
 a total rate below $\tau$ at $n_0$ means an atom is born before size $n_0\tau$.
 
-**Fit** (`fit_levy`): $z + 1/m = a - s\,m + \sum_k r_k x_k/(1 + x_k m)$ is *linear* in
-$(a, s, r)$, so with $m$ replaced by the empirical transform at points $z = x(1 + ih)$ (log
-grid in $|x|$, heights $h$ relative to $|x|$ so every decade is sampled at its own scale)
-the fit is one non-negative least-squares problem (each row divided by $|z|$), plus a heavily
-weighted row for the exact mean $a + \sum_k r_k x_k$. Jumps sit on a fixed number of
-log-spaced sizes spanning the data a decade beyond each end (both signs for an indefinite
-spectrum; a positive semi-definite one has $a = s = 0$).
-
-**The total rate is not identified by the data.** Spectra at size $n_0$ cannot tell a law
-whose atom is born at $2n_0$ from one that never has one: the fit's residual stays on a
-plateau over a wide range of total rates $R = \sum_k r_k$ (measured on real Gram and
-Gauss–Newton matrices, also with nested submatrices held out: benchmarks/RESULTS.md). The
-rule is *no atom births unless the data insist*: $R$ is the largest of the ladder
-$R^*, 2R^*, 4R^*, \dots$ ($R^*$ the unconstrained fit's) whose residual is within
-`rate_tolerance` of the unconstrained one.
+It is fitted by [`fit_levy`][] (one non-negative least-squares problem, `_levy_fit.py`).
 
 **Solving for $m$** at $z = x + i\eta$: per point, a geometric ladder of heights from far
 above the spectrum down to $\eta$; at each level Newton on $f(m) = z(m) - z$ when the step
@@ -55,13 +41,19 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import solve_triangular
 
 from ._custom_types import Array, ArrayLike, Complex, Float, Real, RealScalarLike
+from ._edge_flow import AbstractEdgeSystem
+from ._kinds import AbstractDecompression, Free
+from ._law import AbstractSpectralLaw
+from ._newton import real_newton
+from ._poly import polymul
+from ._results import RESULTS, full, where
+from ._spectrum import Spectrum
 from ._x64 import check_x64, is_concrete
 
 
-class LevyKhintchine(eqx.Module):
+class LevyKhintchine(AbstractSpectralLaw):
     r"""Free Lévy–Khintchine law $z(m) = a - s m - 1/m + \sum_k r_k x_k/(1 + x_k m)$ at size `n0`.
 
     Fields: `drift` $a$, `variance` $s \ge 0$, `rates` $r_k \ge 0$ `(K,)`, `jumps` $x_k$ `(K,)`,
@@ -100,9 +92,14 @@ class LevyKhintchine(eqx.Module):
         self.n0 = jnp.asarray(n0, dtype=jnp.float64)
         self.scales = None if scales is None else jnp.asarray(scales, dtype=jnp.float64)
 
-    def evolve(self, t: RealScalarLike) -> "LevyKhintchine":
+    def evolve(self, t: RealScalarLike, kind: AbstractDecompression = Free()) -> "LevyKhintchine":
         r"""The law at size $n_0e^t$: $(a, \tau s, r/\tau, \tau x)$, $\tau = e^t$ (exact free decompression;
-        the diagonal profile, if any, is kept)."""
+        the diagonal profile, if any, is kept). Free only: this family has no deformed evolution."""
+        if not isinstance(kind, Free):
+            raise ValueError(
+                f"a LevyKhintchine law is decompressed freely only (kind=fdj.Free()); got {type(kind).__name__}. "
+                "For a Gram matrix X X^T with fixed q, fit a SpectralCurve (fdj.fit) and use fdj.Deformed(ratio)."
+            )
         tau = jnp.exp(jnp.asarray(t, dtype=jnp.float64))
         return LevyKhintchine(self.drift, tau * self.variance, self.rates / tau, tau * self.jumps, self.n0 * tau, self.scales)
 
@@ -111,13 +108,13 @@ class LevyKhintchine(eqx.Module):
         m = jnp.asarray(m, dtype=jnp.complex128)
         return self.drift - self.variance * m - 1 / m + jnp.sum(self.rates * self.jumps / (1 + self.jumps * m[..., None]), axis=-1)
 
-    def atom(self) -> tuple[Float[Array, ""], Float[Array, ""]]:
-        r"""`(position, weight)`: $a$ and $\max(0, 1 - \sum_k r_k)$ when $s = 0$ (weight 0 otherwise).
+    def atoms(self) -> tuple[Float[Array, " 1"], Float[Array, " 1"]]:
+        r"""`(positions, weights)`, one slot: $a$ and $\max(0, 1 - \sum_k r_k)$ when $s = 0$ (weight 0 otherwise).
         With a diagonal profile only an atom at $a = 0$ stays one (the kernel of $C$ is that of $A$)."""
         w = jnp.where(self.variance > 0, 0.0, jnp.maximum(0.0, 1.0 - jnp.sum(self.rates)))
         if self.scales is not None:
             w = jnp.where(self.drift == 0, w, 0.0)
-        return self.drift, w
+        return self.drift[None], w[None]
 
     def cumulants(self, order: int) -> Float[Array, " _"]:
         r"""Free cumulants $\kappa_1..\kappa_{order}$: $\kappa_1 = a + \sum r x$, $\kappa_2 = s + \sum r x^2$, $\kappa_j = \sum r x^j$
@@ -126,11 +123,11 @@ class LevyKhintchine(eqx.Module):
         k = jnp.sum(self.rates * self.jumps ** j[:, None], axis=1)
         return k.at[0].add(self.drift).at[1].add(self.variance) if order >= 2 else k.at[0].add(self.drift)
 
-    def moments(self, order: int, central: bool = False) -> Float[Array, " _"]:
+    def moments(self, k: int, central: bool = False) -> Float[Array, " _"]:
         r"""Moments $\mu_0..\mu_{order}$ (about the mean if `central`), from the free cumulants by
         the moment–cumulant relation $M(z) = C(zM(z))$ for $M = \sum_j\mu_jz^j$, $C = 1 + \sum_j\kappa_jz^j$
         (with a diagonal profile, from the fixed point for $e$ and $m$ as power series in $1/z$)."""
-        order = int(order)
+        order = int(k)
         if self.scales is not None:
             return _scaled_moments(self, order, central)
         kappa = self.cumulants(max(order, 1))
@@ -142,7 +139,7 @@ class LevyKhintchine(eqx.Module):
             power = jnp.zeros(order + 1).at[0].set(1.0)
             new = jnp.zeros(order + 1).at[0].set(1.0)
             for j in range(order):
-                power = jnp.convolve(power, zM)[: order + 1]
+                power = polymul(power, zM)[: order + 1]
                 new = new + kappa[j] * power
             M = new
         return M
@@ -172,6 +169,89 @@ class LevyKhintchine(eqx.Module):
             raise ValueError("residual(x, m) needs a law without scales; with a diagonal profile the equation is in e, not m.")
         x = jnp.asarray(x, dtype=jnp.float64)
         return jnp.abs(self.inverse(m) - x) / (jnp.abs(x) + _scale(self) * 1e-12)
+
+
+    @property
+    def log_grid(self) -> bool:
+        return True
+
+    def support(self) -> np.ndarray:
+        """Bulks of the density at $n_0$ as an `(n_bulks, 2)` array: the runs of positive density on a
+        log grid spanning the law, edges refined by Newton where the law has an explicit $z(m)$. Plain Python."""
+        return Spectrum.solve(self, Free(), jnp.asarray(levy_grid(self, 1.0, 4096)), self.n0).support()
+
+    # ------------------------------------------------------------------ AbstractSpectralLaw hooks
+    def solve_grid(self, kind: AbstractDecompression, x, ts, solver=None):
+        """The law at every size in `ts` (exact evolution), solved point by point on the grid."""
+        del solver
+        return _solve_grid(self, kind, x, ts)
+
+    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> np.ndarray:
+        """A grid for the law at size `n`: bulks found on a wide log grid, `size` points shared among them
+        (log-spaced in a bulk spanning a decade or more, or 0, linear otherwise), so each narrow bulk
+        is resolved too; a law with a diagonal profile keeps the 4x finer log grid as well. Plain Python."""
+        del solver
+        coarse = levy_grid(self, float(n) / float(self.n0), 4 * size)  # fine enough to see a narrow isolated bulk
+        bulks = Spectrum.solve(self, kind, jnp.asarray(coarse), n).support()
+        if bulks.size == 0:
+            return coarse
+        tiny = np.min(np.abs(coarse))
+        pieces = []
+        for lo, hi in bulks:
+            pieces += [(lo, -tiny), (tiny, hi)] if lo < 0 < hi else [(lo, hi)]
+        share = max(size // len(pieces), 8)
+        parts = []
+        for lo, hi in pieces:
+            a, b = sorted((abs(lo), abs(hi)))
+            if a > 0 and b / a >= 10:
+                g = np.geomspace(a, b, share)
+                parts.append(g if lo > 0 else -g[::-1])
+            else:
+                parts.append(np.linspace(lo, hi, share))
+        for (_, hi), (lo, _) in zip(pieces[:-1], pieces[1:]):  # a few points in every gap, so that the gap shows
+            if hi < lo:
+                parts.append(np.linspace(hi, lo, 6)[1:-1])
+        if self.scales is not None:  # rugged bulks (one bump per cluster of scales) over decades: keep the log grid too
+            parts.append(coarse)
+        return np.unique(np.concatenate(parts))
+
+    def edge_system(self, kind: AbstractDecompression) -> "LevyEdges | None":
+        """Real critical points of $z_\tau(m)$; none with a diagonal profile (no explicit $z(m)$: the grid's edges)."""
+        del kind  # free only: a law that solved on a grid was evolved freely
+        return None if self.scales is not None else LevyEdges(self)
+
+    def refine_cusps(self, kind: AbstractDecompression, x_seed, m_seed, tau_seed):
+        if self.scales is not None:  # the grid's gap and size
+            return super().refine_cusps(kind, x_seed, m_seed, tau_seed)
+        return _refine_cusps(self, x_seed, m_seed, tau_seed)
+
+
+@eqx.filter_jit
+def _solve_grid(law: LevyKhintchine, kind, x, ts):
+    def one(t):
+        lt = law.evolve(t, kind)
+        m, residual = _solve(lt, x, jnp.zeros_like(x))
+        pos, w = lt.atoms()
+        good = jnp.isfinite(m) & (jnp.imag(m) >= 0) & (residual <= 1e-6)
+        on_atom = (w[0] > 0) & (x == pos[0])
+        result = where(good, full(x.shape, RESULTS.successful), full(x.shape, RESULTS.newton_failed))
+        result = where(on_atom, RESULTS.on_atom, result)
+        return m, jnp.where(on_atom, 0.0, jnp.imag(m) / jnp.pi), pos, w, result
+
+    return jax.vmap(one)(ts)
+
+
+def levy_grid(law: LevyKhintchine, tau: float, size: int) -> np.ndarray:
+    """A grid covering the support of the law decompressed by `tau`: log-spaced in |x| (both
+    signs for a signed law) from 1e-4 x the smallest jump to 100 x the largest, times tau (and
+    times the smallest and largest diagonal scale)."""
+    j = np.abs(np.asarray(law.jumps))
+    d = np.ones(1) if law.scales is None else np.asarray(law.scales)
+    lo = j.min() * 1e-4 * tau * d.min()
+    hi = (j.max() * tau + 10 * np.sqrt(float(law.variance) * tau) + abs(float(law.drift))) * 100 * d.max()
+    signed = bool(np.any(np.asarray(law.jumps) < 0)) or float(law.variance) > 0
+    g = np.geomspace(lo, hi, size // 2 if signed else size)
+    return np.concatenate([-g[::-1], g]) if signed else g
 
 
 _FINAL = 1e-10  # height of the last level of the ladder, relative to |x|
@@ -300,14 +380,16 @@ def _scaled_moments(law, order: int, central: bool):
     L = order + 2
     kappa = LevyKhintchine(law.drift, law.variance, law.rates, law.jumps).cumulants(L)
     H = jnp.mean(law.scales ** np.arange(L + 1)[:, None], axis=1)
-    mul = lambda a, b: jnp.convolve(a, b)[:L]
+    def mul(a, b):
+        return polymul(a, b)[:L]
+
     one = jnp.zeros(L).at[0].set(1.0)
 
     def series(e, shift):  # -sum_j w^{j+1} H_{j+shift} Phi(e)^j
         phi, power = kappa[0] * one, one
-        for l in range(1, L):
+        for j in range(1, L):
             power = mul(power, -e)
-            phi = phi + kappa[l] * power
+            phi = phi + kappa[j] * power
         out, power = jnp.zeros(L), one
         for j in range(L - 1):
             out = out - H[j + shift] * jnp.concatenate([jnp.zeros(j + 1), power[: L - j - 1]])
@@ -326,251 +408,62 @@ def _scaled_moments(law, order: int, central: bool):
     return M
 
 
-# ---------------------------------------------------------------------------- the fit
-class LevyConfig(eqx.Module):
-    r"""How [`fit_levy`][] fits (every scale relative to the data).
-
-    - `n_jumps`: jump sizes per sign, log-spaced from `pad` decades below the smallest non-zero
-      $|\lambda|$ to `pad` decades above the largest.
-    - `n_points`: fit points per height (log-spaced in $|x|$ from `pad` decades below the
-      smallest non-zero $|\lambda|$ to the largest), at heights `heights` $\times|x|$.
-    - `rate_steps`, `rate_tolerance`: the total-rate ladder $R^*2^j$, $j \le$ `rate_steps`, and
-      how much larger than the unconstrained residual an accepted residual may be.
-    - `nnls_iters`: cap on the active-set iterations (Lawson–Hanson) of each fit.
-    """
-
-    n_jumps: int = eqx.field(static=True, default=64)
-    n_points: int = eqx.field(static=True, default=128)
-    heights: tuple = eqx.field(static=True, default=(0.25, 1.0, 4.0))
-    pad: float = eqx.field(static=True, default=1.0)
-    rate_steps: int = eqx.field(static=True, default=6)
-    rate_tolerance: float = eqx.field(static=True, default=2.0)
-    nnls_iters: int = eqx.field(static=True, default=400)
-
-    def __check_init__(self):
-        if self.n_jumps < 2 or self.n_points < 8 or not self.heights or min(self.heights) <= 0:
-            raise ValueError("LevyConfig needs n_jumps >= 2, n_points >= 8 and positive heights.")
-        if self.rate_steps < 0 or self.rate_tolerance < 1 or self.pad < 0:
-            raise ValueError("LevyConfig needs rate_steps >= 0, rate_tolerance >= 1 and pad >= 0.")
+# ---------------------------------------------------------------------------- edges and cusps
+def _levy_z(law, tau, m):
+    r"""$z_\tau(m) = a - \tau s m - 1/m + \sum_k r_k x_k/(1 + \tau x_k m)$ at real $m$ (the law at size $n_0\tau$)."""
+    return law.drift - tau * law.variance * m - 1 / m + jnp.sum(law.rates * law.jumps / (1 + tau * law.jumps * m))
 
 
-def _masked_lstsq(A, b, P):
-    """Least squares over the columns in P (others 0), via QR of [A P; diag(1 - P)] (full column rank, differentiable)."""
-    K = A.shape[1]
-    Pf = P.astype(A.dtype)
-    Aa = jnp.concatenate([A * Pf, jnp.diag(1.0 - Pf + 1e-10 * Pf)])
-    q, r = jnp.linalg.qr(Aa)
-    return solve_triangular(r, q.T @ jnp.concatenate([b, jnp.zeros(K)]))
+def _levy_edge_system(law, scale):
+    r"""Edges are the real critical points of $z_\tau(m)$; cusps where $z_\tau'' = 0$ too. Unknowns
+    $u = m\,$`scale` and $\log\tau$; residuals $m^2z'$ and $m^3z''$ (dimensionless)."""
+
+    def derivs(u, v):
+        m = u / scale
+        def z(m):
+            return _levy_z(law, jnp.exp(v), m)
+
+        d1 = jax.grad(z)
+        return m, d1(m), jax.grad(d1)(m)
+
+    def edge(u, v):
+        m, d1, _ = derivs(u[0], v)
+        return jnp.stack([m**2 * d1])
+
+    def cusp(u):
+        m, d1, d2 = derivs(u[0], u[1])
+        return jnp.stack([m**2 * d1, m**3 * d2])
+
+    return edge, cusp
 
 
-def _nnls(A, b, iters: int):
-    r"""$\min\|Ax - b\|$ over $x \ge 0$: Lawson–Hanson active set, then the passive-set least squares
-    (differentiable in A and b at a fixed active set)."""
-    As, bs = jax.lax.stop_gradient((A, b))
-    K = A.shape[1]
-    tol = 10 * jnp.finfo(A.dtype).eps * jnp.max(jnp.sum(jnp.abs(As), axis=0)) * max(A.shape)
+class LevyEdges(AbstractEdgeSystem):
+    r"""Edges of a Lévy–Khintchine law: $u = m\,s$ ($s$ the lane's $|x|$), $E = m^2z_\tau'(m)$."""
 
-    def inner(c):
-        x, P, s, k = c
-        neg = P & (s <= 0)
-        alpha = jnp.min(jnp.where(neg, x / jnp.where(neg, x - s, 1.0), jnp.inf))
-        x = x + alpha * (s - x)
-        P = P & (x > tol)
-        return x, P, _masked_lstsq(As, bs, P), k + 1
+    law: LevyKhintchine
 
-    def outer(c):
-        x, P, w, it = c
-        j = jnp.argmax(jnp.where(P, -jnp.inf, w))
-        P = P.at[j].set(True)
-        x, P, s, _ = jax.lax.while_loop(
-            lambda c: jnp.any(c[1] & (c[2] <= 0)) & (c[3] < K), inner, (x, P, _masked_lstsq(As, bs, P), 0)
-        )
-        x = jnp.where(P, s, 0.0)
-        return x, P, As.T @ (bs - As @ x), it + 1
+    def seed(self, t, x_seed, m_seed):
+        s = jnp.abs(x_seed)
+        return jnp.real(m_seed)[None] * s, s
 
-    x0 = jnp.zeros(K)
-    _, P, _, _ = jax.lax.while_loop(
-        lambda c: jnp.any(~c[1] & (c[2] > tol)) & (c[3] < iters), outer, (x0, jnp.zeros(K, bool), As.T @ bs, 0)
-    )
-    P = jax.lax.stop_gradient(P)
-    return jnp.where(P, jnp.maximum(_masked_lstsq(A, b, P), 0.0), 0.0)  # (max: iteration cap reached mid-step)
+    def residual(self, u, t, s):
+        edge, _ = _levy_edge_system(self.law, s)
+        return edge(u, t)
 
-
-def _zero_snap(lam, weights):
-    tol = jnp.sum(weights > 0) * jnp.finfo(jnp.float64).eps * jnp.max(jnp.abs(jnp.where(weights > 0, lam, 0.0)))
-    return jnp.where(jnp.abs(lam) <= tol, 0.0, lam)
-
-
-def _design(lam, weights, jumps, signed: bool, config: LevyConfig):
-    """Rows of the linear fit (real and imaginary parts), their right-hand side, and the mean row."""
-    w = weights / jnp.sum(weights)
-    nz = (lam != 0) & (weights > 0)
-    lo = jnp.min(jnp.where(nz, jnp.abs(lam), jnp.inf))
-    hi = jnp.max(jnp.where(weights > 0, jnp.abs(lam), 0.0))
-    u = jnp.linspace(0.0, 1.0, config.n_points)
-    xs = jnp.exp(jnp.log(lo) - config.pad * jnp.log(10.0) + (jnp.log(hi) - jnp.log(lo) + config.pad * jnp.log(10.0)) * u)
-    if signed:
-        xs = jnp.concatenate([-xs[::-1], xs])
-    Z = jnp.concatenate([xs + 1j * h * jnp.abs(xs) for h in config.heights])
-    M = jnp.sum(w / (lam - Z[:, None]), axis=1)
-    A = jumps / (1 + jumps * M[:, None])
-    if signed:  # drift and semicircle columns
-        A = jnp.concatenate([jnp.ones_like(M)[:, None], -M[:, None], A], axis=1)
-    A = A / jnp.abs(Z)[:, None]
-    b = (Z + 1 / M) / jnp.abs(Z)
-    A = jnp.concatenate([A.real, A.imag])
-    b = jnp.concatenate([b.real, b.imag])
-    norm = jnp.sqrt(b.shape[0])
-    mean = jnp.sum(w * lam)
-    scale = jnp.sum(w * jnp.abs(lam))
-    mrow = jnp.concatenate([jnp.array([1.0, 0.0]), jumps]) if signed else jumps
-    return A / norm, b / norm, mrow / scale, mean / scale
-
-
-def _jump_grid(lam, weights, n_jumps: int, pad: float, signed: bool):
-    nz = (lam != 0) & (weights > 0)
-    lo = jnp.min(jnp.where(nz, jnp.abs(lam), jnp.inf)) * 10.0**-pad
-    hi = jnp.max(jnp.where(weights > 0, jnp.abs(lam), 0.0)) * 10.0**pad
-    pos = jnp.exp(jnp.linspace(jnp.log(lo), jnp.log(hi), n_jumps))
-    return jnp.concatenate([-pos[::-1], pos]) if signed else pos
+    def x(self, u, t, s):
+        return _levy_z(self.law, jnp.exp(t), u[0] / s)
 
 
 @eqx.filter_jit
-def _fit_levy(lam, weights, n0, signed: bool, config: LevyConfig):
-    lam = _zero_snap(lam, weights)
-    jumps = _jump_grid(lam, weights, config.n_jumps, config.pad, signed)
-    A, b, mrow, mval = _design(lam, weights, jumps, signed, config)
-    big = 1e2  # weight of the exact mean (and of the imposed total rate)
-    K = jumps.shape[0]
-    head = 2 if signed else 0
-    if signed:  # drift a = a+ - a-, both >= 0
-        A = jnp.concatenate([A[:, :1], -A[:, :1], A[:, 1:]], axis=1)
-        mrow = jnp.concatenate([mrow[:1], -mrow[:1], mrow[1:]])
-        head = 3
-    A_all = jnp.concatenate([A, big * mrow[None, :]])
-    b_all = jnp.concatenate([b, big * mval[None]])
-    # column scaling keeps the active-set least squares well conditioned
-    cs = jnp.linalg.norm(A_all, axis=0)
-    cs = jnp.where(cs > 0, cs, 1.0)
+def _refine_cusps(law, x_seed, m_seed, tau_seed):
+    """Newton for (m, log tau) with z_tau' = z_tau'' = 0 from seeds; returns (x*, tau*, ok)."""
 
-    def solve(rate, impose):
-        rrow = jnp.concatenate([jnp.zeros(head), jnp.ones(K)]) * impose
-        As = jnp.concatenate([A_all, big * rrow[None, :]]) / cs
-        bs = jnp.concatenate([b_all, big * rate * impose[None]])
-        p = _nnls(As, bs, config.nnls_iters) / cs
-        return p, jnp.linalg.norm(A_all @ p - b_all)
+    def one(x0, m0, t0):
+        scale = jnp.abs(x0)
+        _, cusp = _levy_edge_system(law, scale)
+        u, r = real_newton(cusp, jnp.stack([jnp.real(m0) * scale, jnp.log(t0)]))
+        tau = jnp.exp(u[1])
+        return _levy_z(law, tau, u[0] / scale), tau, r
 
-    p0, res0 = solve(jnp.asarray(1.0), jnp.asarray(0.0))
-    R0 = jax.lax.stop_gradient(jnp.sum(p0[head:]))
-    rates = R0 * 2.0 ** jnp.arange(1, config.rate_steps + 1)
-    ps, res = jax.vmap(lambda r: solve(r, jnp.asarray(1.0)))(rates)
-    ps = jnp.concatenate([p0[None], ps])
-    res = jnp.concatenate([res0[None], res])
-    ok = jax.lax.stop_gradient(res <= config.rate_tolerance * res0)
-    k = jnp.max(jnp.where(ok, jnp.arange(ok.shape[0]), 0))
-    p = ps[k]
-    if signed:
-        drift, variance, r = p[0] - p[1], p[2], p[3:]
-    else:
-        drift, variance, r = jnp.zeros(()), jnp.zeros(()), p
-    return LevyKhintchine(drift, variance, r, jumps, n0)
-
-
-def fit_levy(
-    eigs: Real[ArrayLike, " m"] | Real[ArrayLike, "m k"],
-    n0: RealScalarLike | None = None,
-    *,
-    weights: Float[ArrayLike, " m"] | None = None,
-    signed: bool | None = None,
-    config: LevyConfig = LevyConfig(),
-) -> LevyKhintchine:
-    r"""Fit a [`LevyKhintchine`][] law to the eigenvalues of an $n_0\times n_0$ matrix.
-
-    One non-negative least-squares fit of $z + 1/m_{\rm emp}(z)$ (see the module docstring),
-    then the largest total rate on the residual's plateau (no atom births unless the data
-    insist). `n0` defaults to `len(eigs)`; `weights` (0 marks padding) give a batch static
-    shapes. `signed`: jumps of both signs, a drift and a semicircular part; by default,
-    whether the spectrum has a negative eigenvalue (beyond rounding), which under `jit`/`vmap`
-    must be passed. Differentiable in `eigs` (implicit function theorem through the final
-    least squares at its active set).
-
-    Given the $m\times m$ matrix itself (symmetric, positive diagonal $d$), the fit is the
-    diagonally scaled law (module docstring): $C = D^{-1/2}AD^{-1/2}$'s eigenvalues are fitted
-    and `scales` $= d$ is kept, since a random principal submatrix keeps its diagonal entries as
-    they are. A matrix with a non-positive diagonal entry is fitted by its eigenvalues alone.
-    """
-    check_x64()
-    lam = jnp.asarray(eigs)
-    scales = None
-    if lam.ndim == 2:
-        lam, scales = _matrix_input(lam, weights)
-    if is_concrete(lam):
-        arr = np.asarray(lam)
-        if arr.ndim != 1 or arr.size < 8:
-            raise ValueError(f"fit_levy needs a 1-D array of at least 8 eigenvalues; got shape {arr.shape}.")
-        if np.iscomplexobj(arr) or not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"eigs must be real; got dtype {arr.dtype}.")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("eigs contains NaN or inf; remove them (or recompute the eigenvalues) before fitting.")
-    lam = lam.astype(jnp.float64)
-    w = jnp.ones_like(lam) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
-    if is_concrete(lam, w):
-        la, wa = np.asarray(lam), np.asarray(w)
-        if wa.shape != la.shape or np.any(wa < 0) or not np.all(np.isfinite(wa)):
-            raise ValueError(f"weights must be finite, non-negative and of shape {la.shape}.")
-        act = wa > 0
-        tol = act.sum() * np.finfo(float).eps * np.max(np.abs(la[act]), initial=0.0)
-        if np.unique(la[act & (np.abs(la) > tol)]).size < 2:
-            raise ValueError("the spectrum has fewer than two distinct non-zero eigenvalues: there is no bulk to fit.")
-        if signed is None:
-            signed = bool(np.any(la[act] < -tol))
-    elif signed is None:
-        raise ValueError("fit_levy under jit/vmap cannot look at the eigenvalues' signs; pass signed=True or False.")
-    size = jnp.sum(w > 0) if n0 is None else n0
-    if is_concrete(size):
-        if not float(size) >= 1:
-            raise ValueError(f"n0 must be >= 1; got {n0!r}.")
-    law = _fit_levy(lam, w, jnp.asarray(size, dtype=jnp.float64), bool(signed), config)
-    if scales is None:
-        return law
-    return LevyKhintchine(law.drift, law.variance, law.rates, law.jumps, law.n0, scales)
-
-
-def _matrix_input(A, weights):
-    """(eigenvalues to fit, scales): those of $D^{-1/2}AD^{-1/2}$ and $d$, or of $A$ and None."""
-    if weights is not None:
-        raise ValueError("weights apply to eigenvalues; pass the eigenvalues (or the matrix without weights).")
-    if A.shape[0] != A.shape[1]:
-        raise ValueError(f"a matrix input must be square; got shape {A.shape}.")
-    if jnp.iscomplexobj(A):
-        raise ValueError(f"a matrix input must be real symmetric; got dtype {A.dtype}.")
-    A = A.astype(jnp.float64)
-    d = jnp.diagonal(A)
-    if is_concrete(A):
-        arr = np.asarray(A)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("the matrix contains NaN or inf; fix its entries before fitting.")
-        if not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12 * np.max(np.abs(arr), initial=0.0)):
-            raise ValueError("the matrix is not symmetric; pass (A + A.T) / 2 or its eigenvalues.")
-        if not np.all(np.diagonal(arr) > 0):
-            return jnp.linalg.eigvalsh(A), None
-    else:
-        d = eqx.error_if(d, ~jnp.all(d > 0), "fit_levy under jit needs a positive diagonal (or pass the eigenvalues).")
-    r = 1 / jnp.sqrt(d)
-    C = A * r[:, None] * r[None, :]
-    return jnp.linalg.eigvalsh(0.5 * (C + C.T)), d
-
-
-def levy_grid(law: LevyKhintchine, tau: float, size: int) -> np.ndarray:
-    """A grid covering the support of the law decompressed by `tau`: log-spaced in |x| (both
-    signs for a signed law) from 1e-4 x the smallest jump to 100 x the largest, times tau (and
-    times the smallest and largest diagonal scale)."""
-    j = np.abs(np.asarray(law.jumps))
-    d = np.ones(1) if law.scales is None else np.asarray(law.scales)
-    lo = j.min() * 1e-4 * tau * d.min()
-    hi = (j.max() * tau + 10 * np.sqrt(float(law.variance) * tau) + abs(float(law.drift))) * 100 * d.max()
-    signed = bool(np.any(np.asarray(law.jumps) < 0)) or float(law.variance) > 0
-    g = np.geomspace(lo, hi, size // 2 if signed else size)
-    return np.concatenate([-g[::-1], g]) if signed else g
-
-
+    xs, ts, r = jax.vmap(one)(x_seed, m_seed, tau_seed)
+    return xs, ts, r <= 1e-9

@@ -51,3 +51,28 @@ def value_and_derivs(c, z, m):
 def m_coeffs(c, z):
     """Coefficients (ascending in m) of the univariate polynomial P(z, .)."""
     return polyval_z(c.astype(jnp.result_type(c, z)), z)
+
+
+def rescale(c, center, scale):
+    r"""Coefficients of $\tilde P(\tilde z, \tilde m) = P(\text{center} + s\tilde z, \tilde m/s)$, max-normalised."""
+    L, K = c.shape[0] - 1, c.shape[1] - 1
+    i = np.arange(L + 1)
+    binom = np.array([[math.comb(ii, r) if ii >= r else 0 for ii in i] for r in i], dtype=float)
+    pw = np.maximum(i[None, :] - i[:, None], 0)
+    B = binom * center ** pw * (scale ** i)[:, None]  # B[r, i] = C(i, r) center^(i-r) s^r
+    B = jnp.where(binom > 0, B, 0.0)
+    ct = (B @ c) * scale ** (-jnp.arange(K + 1.0))[None, :]
+    return ct / jnp.max(jnp.abs(ct))
+
+
+def polymul(a, b):
+    """Coefficients of the product of two polynomials (full length `len(a) + len(b) - 1`).
+
+    Used instead of `jnp.convolve`, whose batched form under `vmap` is a grouped convolution that
+    multiplies every lane by the others' zeros, so a NaN in one lane of a batch spreads to all.
+    """
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    n = a.shape[-1] + b.shape[-1] - 1
+    idx = np.arange(a.shape[-1])[:, None] + np.arange(b.shape[-1])[None, :]
+    onehot = (idx[..., None] == np.arange(n)).astype(float)  # (len a, len b, n), static
+    return jnp.einsum("i,j,ijk->k", a, b, onehot.astype(jnp.result_type(a, b)))

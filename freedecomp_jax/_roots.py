@@ -183,4 +183,4 @@ def _polyroots_jvp(solver, primals, tangents):
     dp = jnp.polyval((a[1:] * jnp.arange(1, K + 1))[::-1], r)
     dr = -jnp.polyval(da[::-1], r) / jnp.where(dp == 0, jnp.inf, dp)
     zeros = jax.tree.map(jnp.zeros_like, (out.backward_error,))[0]
-    return out, Roots(dr, zeros, np.zeros((), dtype=jax.dtypes.float0))
+    return out, Roots(dr, zeros, np.zeros((), dtype=jax.dtypes.float0))  # pyright: ignore[reportArgumentType]  (float0 tangent)

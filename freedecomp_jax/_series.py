@@ -14,7 +14,6 @@ import jax.numpy as jnp
 import numpy as np
 
 
-
 def _diagonal_table(L: int, K: int):
     ds = np.arange(-K, L + 1)
     rows, cols, src_i, src_j = [], [], [], []
@@ -85,3 +84,13 @@ def series_eval(S, z):
     for k in range(S.shape[0] - 1, -1, -1):
         acc = acc * w + S[k]
     return acc * w
+
+
+def spectral_frame(c):
+    """Centre (mean) and width (standard deviation) of the curve's law at n0 (no gradient)."""
+    S = laurent_series(jax.lax.stop_gradient(c), 3)
+    mu0, mu1, mu2 = -S[0], -S[1], -S[2]
+    mean = mu1 / mu0
+    var = mu2 / mu0 - mean**2
+    ok = jnp.isfinite(mean) & jnp.isfinite(var) & (var > 0)
+    return jnp.where(ok, mean, 0.0), jnp.where(ok, jnp.sqrt(jnp.abs(var)), 1.0), ok

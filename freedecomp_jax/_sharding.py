@@ -17,7 +17,6 @@ from jaxtyping import PyTree
 
 from ._x64 import check_x64
 
-
 BATCH_AXIS = "batch"
 """Name of the mesh axis the batch is split along."""
 
@@ -32,7 +31,7 @@ def sharded(
     fn: Callable[..., Any],
     *,
     in_axes: int | tuple[int | None, ...] = 0,
-    devices: Sequence[jax.Device] | None = None,
+    devices: Sequence[Any] | None = None,
 ) -> Callable[..., Any]:
     r"""Batch a per-spectrum function and split the batch across devices.
 

@@ -17,39 +17,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._curve import SpectralCurve
-from ._levy import LevyKhintchine
-from ._custom_types import Array, ArrayLike, Complex, Float, Int, Real
+from ._custom_types import Array, ArrayLike, Complex, Float, Real
+from ._edge_flow import EdgeFlow
+from ._kinds import AbstractDecompression, Free
+from ._law import AbstractSpectralLaw
+from ._results import RESULTS
+from ._support import cusps, edges, support
 from ._x64 import is_concrete
-
-
-# ---------------------------------------------------------------------------- exact moments
-def evolve_moments(moments: Float[ArrayLike, " K"], t: Real[ArrayLike, ""]) -> Float[Array, " K"]:
-    r"""Moments $\mu_0..\mu_K$ at time $t$ from those at $t = 0$ (unit mass; METHOD §1.6).
-
-    $\mu_n(t) = \sum_{k=0}^{n-1} a_{n,k}e^{kt}$ with $a_1 = (\mu_1)$,
-    $R_{n,k} = \sum_{i=1}^{n-1}(a_i * a_{n-i})_k$, $a_{n,k} = \frac{1 + k/2}{n - 1 - k}R_{n,k}$
-    for $k \le n - 2$ and $a_{n,n-1} = \mu_n(0) - \sum_{k<n-1}a_{n,k}$ (free cumulants scale like
-    $\kappa_j(t) = e^{(j-1)t}\kappa_j(0)$).
-    """
-    mu = jnp.asarray(moments, dtype=jnp.float64)
-    mu = mu / mu[0]
-    K = mu.shape[0] - 1
-    t = jnp.asarray(t, dtype=jnp.float64)
-    if K == 0:
-        return jnp.ones((1,))
-    a = {1: mu[1:2]}
-    out = [jnp.ones(()), mu[1]]
-    for n in range(2, K + 1):
-        R = jnp.zeros((n,))
-        for i in range(1, n):
-            conv = jnp.convolve(a[i], a[n - i])
-            R = R.at[: conv.shape[0]].add(conv)
-        k = np.arange(n - 1)
-        head = (1 + k / 2) / (n - 1 - k) * R[: n - 1]
-        a[n] = jnp.concatenate([head, (mu[n] - jnp.sum(head))[None]])
-        out.append(jnp.sum(a[n] * jnp.exp(np.arange(n) * t)))
-    return jnp.stack(out)
 
 
 # ---------------------------------------------------------------------------- the law on a grid
@@ -97,22 +71,48 @@ class Spectrum(eqx.Module):
     - `atoms`: `(positions, weights)` at size $n$, each `(A,)` or `(S, A)`; empty slots have
       weight 0 (position NaN).
     - `size`: the matrix size $n$.
-    - `status`: per-grid-point status (0 ok; codes in `freedecomp_jax._decompress.STATUS_MESSAGES`).
+    - `result`: a [`RESULTS`][] per grid point (`RESULTS[spec.result[k]]` is the message).
     - `m`: the Stieltjes transform $m_n(x + i0)$ at the grid ($\rho = \operatorname{Im} m/\pi$).
-    - `curve`, `t`, `kind`, `ratio`: where it came from ($n = n_0 e^t$); `curve` is a
-      [`SpectralCurve`][] or, for spectra spanning decades, a [`LevyKhintchine`][] law.
+    - `law`, `t`, `kind`: where it came from ($n = n_0 e^t$): an [`AbstractSpectralLaw`][]
+      at $n_0$ and the decompression kind.
     """
 
     x: Float[Array, " P"]
     density: Float[Array, "*S P"]
     atoms: tuple[Float[Array, "*S A"], Float[Array, "*S A"]]
     size: Float[Array, "*S"]
-    status: Int[Array, "*S P"]
+    result: RESULTS
     m: Complex[Array, "*S P"]
-    curve: SpectralCurve | LevyKhintchine
+    law: AbstractSpectralLaw
     t: Float[Array, "*S"]
-    ratio: Float[Array, ""] | None
-    kind: str = eqx.field(static=True, default="free")
+    kind: AbstractDecompression = Free()
+    solver: eqx.Module | None = None
+
+    @staticmethod
+    def solve(
+        law: AbstractSpectralLaw,
+        kind: AbstractDecompression,
+        x: Float[Array, " P"],
+        sizes: Real[ArrayLike, "*S"],
+        solver: eqx.Module | None = None,
+    ) -> "Spectrum":
+        """The law at `sizes` (a scalar or `(S,)`), solved on the grid `x`, never raising: failures are
+        in `result`. The unchecked core of [`decompress`][]."""
+        sizes = jnp.asarray(sizes, dtype=jnp.float64)
+        scalar = sizes.ndim == 0
+        sizes = jnp.atleast_1d(sizes)
+        ts = jnp.maximum(jnp.log(sizes / law.n0), 0.0)
+        m, density, positions, weights, result = law.solve_grid(kind, x, ts, solver)
+        if scalar:
+            m, density, positions, weights, sizes, ts = (a[0] for a in (m, density, positions, weights, sizes, ts))
+            result = jax.tree.map(lambda v: v[0], result)
+        return Spectrum(
+            x=x, density=density, atoms=(positions, weights), size=sizes, result=result, m=m, law=law, t=ts, kind=kind, solver=solver
+        )
+
+    def at_sizes(self, sizes) -> "Spectrum":
+        """The same law on the same grid at other sizes (one multi-size `Spectrum`)."""
+        return Spectrum.solve(self.law, self.kind, self.x, jnp.atleast_1d(jnp.asarray(sizes, dtype=jnp.float64)), self.solver)
 
     # ------------------------------------------------------------------ selection
     def __getitem__(self, k) -> "Spectrum":
@@ -124,12 +124,12 @@ class Spectrum(eqx.Module):
             density=self.density[k],
             atoms=(self.atoms[0][k], self.atoms[1][k]),
             size=self.size[k],
-            status=self.status[k],
+            result=jax.tree.map(lambda v: v[k], self.result),
             m=self.m[k],
-            curve=self.curve,
+            law=self.law,
             t=self.t[k],
-            ratio=self.ratio,
             kind=self.kind,
+            solver=self.solver,
         )
 
     def _single(self, what: str):
@@ -244,10 +244,11 @@ class Spectrum(eqx.Module):
     def moment_errors(self, kmax: int = 4) -> Float[Array, " kmax"]:
         r"""Check against the exact moments: $e_k = (\hat m_k - m_k)/s_k$, $k = 1..$`kmax`.
 
-        $m_k$ are the exact central moments of the law at size $n$ (about its exact mean):
-        free, the recursion [`evolve_moments`][] from the curve's central moments at $n_0$
-        (METHOD §1.6; free decompression keeps the mean); deformed, the Laurent series of
-        `curve.evolve(t)`; a [`LevyKhintchine`][] law, its exact moments at size $n$. $\hat m_k$ integrates the predicted law about the same point, and
+        $m_k$ are the exact central moments of the law at size $n$ about its exact mean
+        (`law.exact_moments(kind, t, k)`: for a curve under [`Free`][], the recursion
+        [`evolve_moments`][] from its central moments at $n_0$, docs/method.md, "Moments under
+        free decompression"; under [`Deformed`][], the Laurent series of the evolved curve; a
+        [`LevyKhintchine`][] law, its exact moments at size $n$). $\hat m_k$ integrates the predicted law about the same point, and
         $s_k = m_{2j}^{k/2j}$, $2j$ the even order $\ge k$ (so heavy tails do not inflate
         $e_3, e_4$). On a grid that covers the support, a decompression on the physical branch
         gives errors at the level of the grid's quadrature error (about 1e-4 at 1024 points);
@@ -259,34 +260,12 @@ class Spectrum(eqx.Module):
         if kmax < 2:
             raise ValueError(f"moment_errors needs kmax >= 2; got {kmax}.")
         order = 2 * ((kmax + 1) // 2)
-        if isinstance(self.curve, LevyKhintchine):  # exact moments from the free cumulants at size n
-            law = self.curve.evolve(self.t)
-            mean = law.moments(1)[1]
-            exact = law.moments(order, central=True)
-        else:
-            mean, exact = self._curve_moments(order)
+        mean, exact = self.law.exact_moments(self.kind, self.t, order)
         got = jnp.stack([self._central(k, mean) for k in range(1, kmax + 1)])
         k = np.arange(1, kmax + 1)
         even = 2 * ((k + 1) // 2)
         scale = jnp.abs(exact[even]) ** (k / even)
         return (got - exact[1 : kmax + 1]) / scale
-
-    def _curve_moments(self, order: int):
-        """Exact mean and central moments at size n of a `SpectralCurve` prediction."""
-        from ._decompress import _rescale
-        from ._evolve import evolve_coeffs
-
-        if self.kind == "free":
-            law = self.curve
-        else:  # the evolved curve directly (t >= 0 holds by construction; no run-time check to compile)
-            law = SpectralCurve(evolve_coeffs(self.curve.coeffs, self.t, "deformed", self.ratio))
-        raw = law.moments(1)
-        mean = raw[1] / raw[0]
-        exact = SpectralCurve(_rescale(law.coeffs, mean, 1.0)).moments(order)
-        exact = exact / exact[0]
-        if self.kind == "free":
-            exact = evolve_moments(exact, self.t)
-        return mean, exact
 
     def trace(self, p: int = 1) -> Float[Array, ""]:
         r"""$\operatorname{tr} A_n^p \approx n\int x^p d\mu$."""
@@ -347,285 +326,29 @@ class Spectrum(eqx.Module):
         r"""Bulks of the density at this size as an `(n_bulks, 2)` NumPy array of edges.
 
         Runs of positive density on the grid; each edge is refined by Newton on the exact edge
-        equations $P(\zeta, y) = 0$, $dx/dy = 0$ at this size (METHOD §1.8; deformed §1.9),
+        equations $P(\zeta, y) = 0$, $dx/dy = 0$ at this size (docs/method.md, "Edges and cusps"),
         started from the state of the last grid point inside the bulk (a Lévy–Khintchine law:
         Newton on $z'(m) = 0$; with a diagonal profile, which has no explicit $z(m)$, the grid's
         edges, to within one grid step). Plain Python.
         """
         self._single("support()")
-        return _support(self)
+        return support(self)
 
-    def edges(self, sizes) -> list[np.ndarray]:
-        """Bulk edges at every size in `sizes` (one `(n_bulks, 2)` array per size), on this grid."""
-        return _edges(self, sizes)
+    def edges(self, sizes, flow: EdgeFlow = EdgeFlow()) -> list[np.ndarray]:
+        r"""Bulk edges at every size in `sizes` (one `(n_bulks, 2)` array per size): each edge's
+        trajectory in size, $\dot u = -E_u^{-1}(\partial_tE + kE)$ on the law's exact edge equations,
+        integrated by diffrax (`flow`, an [`EdgeFlow`][]) from the size where most edges exist; an
+        edge ends at its cusp. Laws without edge equations: runs of the density on this grid. Plain Python."""
+        return edges(self, sizes, flow)
 
     def cusps(self, num: int = 32) -> np.ndarray:
-        r"""Where bulks split (free) or merge (deformed) between $n_0$ and this size: `(k, 2)` rows `[x*, n*]`.
+        r"""Where gaps open (free) or close (deformed) between $n_0$ and this size: `(k, 2)` rows `[x*, n*]`.
 
         Bulks are counted at `num` log-spaced sizes; each change seeds Newton on the cusp system
-        $P = 0$, $dx/dy = 0$, $d^2x/dy^2 = 0$ in $(\zeta, y, \tau)$ (METHOD §1.8, §5.4); for a Lévy–Khintchine
+        $P = 0$, $dx/dy = 0$, $d^2x/dy^2 = 0$ in $(\zeta, y, \tau)$ (docs/method.md, "Edges and cusps"); for a Lévy–Khintchine
         law with a diagonal profile, the gap's grid point and size are returned as they are. Plain Python.
         """
         self._single("cusps()")
-        return _cusps(self, num)
+        return cusps(self, num)
 
 
-# ---------------------------------------------------------------------------- edges and cusps
-def _edge_map(kind: str):
-    r"""$X(\zeta, y, \tau)$: the query point whose characteristic state is $(\zeta, y)$ (F_2 = 0 solved for z)."""
-
-    def X(zeta, y, tau, c0):
-        if kind == "free":
-            return zeta - (tau - 1) / y
-        A = c0 * y * zeta + c0 - 1
-        return tau * zeta + (tau - 1) * zeta / A
-
-    return X
-
-
-def _edge_residuals(ct, kind, c0):
-    r"""$E(\zeta, y; \tau) = (P, D_1)$ and $C(\zeta, y, \tau) = (P, D_1, D_2)$ (METHOD §1.8, §1.9):
-    $D_1 = X_\zeta P_y - X_y P_\zeta$ (dx/dy = 0 along the curve: an edge), $D_2 = \nabla D_1\cdot(P_y, -P_\zeta)$
-    (d²x/dy² = 0 as well: a cusp)."""
-    from ._poly import polyval2
-
-    X = _edge_map(kind)
-
-    def P(v):
-        return polyval2(ct, v[0], v[1])
-
-    def D1(v, tau):
-        gP = jax.grad(P)(v)
-        gX = jax.grad(lambda w: X(w[0], w[1], tau, c0))(v)
-        return gX[0] * gP[1] - gX[1] * gP[0]
-
-    def D2(v, tau):
-        gP = jax.grad(P)(v)
-        gD = jax.grad(lambda w: D1(w, tau))(v)
-        return gD[0] * gP[1] - gD[1] * gP[0]
-
-    def edge(v, tau):
-        return jnp.stack([P(v), D1(v, tau)])
-
-    def cusp(u):
-        v, tau = u[:2], u[2]
-        return jnp.stack([P(v), D1(v, tau), D2(v, tau)])
-
-    return edge, cusp, X
-
-
-def _real_newton(f, u, steps: int = 40):
-    """Newton on a square real system, keeping the iterate with the smallest residual."""
-    jac = jax.jacfwd(f)
-
-    def body(_, carry):
-        u, best, rbest = carry
-        du = jnp.linalg.solve(jac(u), f(u))
-        u_new = u - du
-        u_new = jnp.where(jnp.all(jnp.isfinite(u_new)), u_new, u)
-        r = jnp.max(jnp.abs(f(u_new)))
-        better = r < rbest
-        return u_new, jnp.where(better, u_new, best), jnp.where(better, r, rbest)
-
-    r0 = jnp.max(jnp.abs(f(u)))
-    _, best, r = jax.lax.fori_loop(0, steps, body, (u, u, r0))
-    return best, r
-
-
-def _scaled_system(c, kind, c0):
-    """Centre, width, scaled coefficients and the 2x2 decompression system (as in `decompress`)."""
-    from ._decompress import _rescale, _spectral_frame, _System
-
-    center, width, _ = _spectral_frame(c)
-    if kind == "deformed":  # the deformed relations are scale but not shift invariant
-        width = jnp.sqrt(width**2 + center**2)
-        center = jnp.zeros_like(center)
-    ct = _rescale(c, center, width)
-    return center, width, ct, _System(ct, c0, kind)
-
-
-@eqx.filter_jit
-def _refine_edges(c, kind, c0, tau, x_seed, m_seed):
-    """Newton on the edge system from grid seeds (original units in and out); returns (x_edge, ok)."""
-    center, width, ct, sys = _scaled_system(c, kind, c0)
-    edge, _, X = _edge_residuals(ct, kind, c0)
-    zt = ((x_seed - center) / width).astype(jnp.complex128)
-    zeta, y = sys.state_of(tau, zt, m_seed * width)
-    u0 = jnp.stack([jnp.real(zeta), jnp.real(y)], axis=-1)
-
-    def one(u0):
-        u, r = _real_newton(lambda u: edge(u, tau), u0)
-        return center + width * X(u[0], u[1], tau, c0), r
-
-    xe, r = jax.vmap(one)(u0)
-    return xe, r <= 1e-9
-
-
-@eqx.filter_jit
-def _refine_cusps(c, kind, c0, x_seed, m_seed, tau_seed):
-    """Newton on the cusp system (zeta, y, tau) from seeds; returns (x*, tau*, ok)."""
-    center, width, ct, sys = _scaled_system(c, kind, c0)
-    _, cusp, X = _edge_residuals(ct, kind, c0)
-    zt = ((x_seed - center) / width).astype(jnp.complex128)
-    zeta, y = sys.state_of(tau_seed, zt, m_seed * width)
-    u0 = jnp.stack([jnp.real(zeta), jnp.real(y), tau_seed], axis=-1)
-
-    def one(u0):
-        u, r = _real_newton(cusp, u0)
-        return center + width * X(u[0], u[1], u[2], c0), u[2], r
-
-    xs, ts, r = jax.vmap(one)(u0)
-    return xs, ts, r <= 1e-9
-
-
-def _levy_z(law, tau, m):
-    r"""$z_\tau(m) = a - \tau s m - 1/m + \sum_k r_k x_k/(1 + \tau x_k m)$ at real $m$ (the law at size $n_0\tau$)."""
-    return law.drift - tau * law.variance * m - 1 / m + jnp.sum(law.rates * law.jumps / (1 + tau * law.jumps * m))
-
-
-def _levy_edge_system(law, scale):
-    r"""Edges are the real critical points of $z_\tau(m)$; cusps where $z_\tau'' = 0$ too. Unknowns
-    $u = m\,$`scale` and $\log\tau$; residuals $m^2z'$ and $m^3z''$ (dimensionless)."""
-
-    def derivs(u, v):
-        m = u / scale
-        z = lambda m: _levy_z(law, jnp.exp(v), m)
-        d1 = jax.grad(z)
-        return m, d1(m), jax.grad(d1)(m)
-
-    def edge(u, v):
-        m, d1, _ = derivs(u[0], v)
-        return jnp.stack([m**2 * d1])
-
-    def cusp(u):
-        m, d1, d2 = derivs(u[0], u[1])
-        return jnp.stack([m**2 * d1, m**3 * d2])
-
-    return edge, cusp
-
-
-@eqx.filter_jit
-def _refine_levy_edges(law, tau, x_seed, m_seed):
-    """Newton for the real critical point of z_tau(m) next to each seed; returns (x_edge, ok)."""
-
-    def one(x0, m0):
-        scale = jnp.abs(x0)
-        edge, _ = _levy_edge_system(law, scale)
-        u, r = _real_newton(lambda u: edge(u, jnp.log(tau)), jnp.real(m0)[None] * scale)
-        return _levy_z(law, tau, u[0] / scale), r
-
-    xe, r = jax.vmap(one)(x_seed, m_seed)
-    return xe, r <= 1e-9
-
-
-@eqx.filter_jit
-def _refine_levy_cusps(law, x_seed, m_seed, tau_seed):
-    """Newton for (m, log tau) with z_tau' = z_tau'' = 0 from seeds; returns (x*, tau*, ok)."""
-
-    def one(x0, m0, t0):
-        scale = jnp.abs(x0)
-        _, cusp = _levy_edge_system(law, scale)
-        u, r = _real_newton(cusp, jnp.stack([jnp.real(m0) * scale, jnp.log(t0)]))
-        tau = jnp.exp(u[1])
-        return _levy_z(law, tau, u[0] / scale), tau, r
-
-    xs, ts, r = jax.vmap(one)(x_seed, m_seed, tau_seed)
-    return xs, ts, r <= 1e-9
-
-
-def _bulk_runs(rho, status, x=None):
-    """Index pairs (first, last) of the runs of grid points with positive density (with `x`, of
-    positive mass per log-unit $|x|\rho$: for log-spaced grids over decades)."""
-    from ._decompress import OK, SWITCHED
-
-    if x is not None:
-        rho = rho * np.abs(x)
-    inside = (rho > 1e-12 * max(float(np.nanmax(rho, initial=0.0)), 1e-300)) & ((status == OK) | (status == SWITCHED))
-    idx = np.flatnonzero(np.diff(np.concatenate([[0], inside.astype(int), [0]])))
-    return idx.reshape(-1, 2) - np.array([0, 1])
-
-
-def _padded(idx):
-    """`idx` padded (with its first entry) to a multiple of 8."""
-    return np.concatenate([idx, np.full((-idx.size) % 8, idx[0])])
-
-
-def _support(spec: "Spectrum") -> np.ndarray:
-    x = np.asarray(spec.x)
-    P = x.size
-    levy = isinstance(spec.curve, LevyKhintchine)
-    runs = _bulk_runs(np.asarray(spec.density), np.asarray(spec.status), x if levy else None)
-    if runs.size == 0:
-        return np.zeros((0, 2))
-    inner = runs.reshape(-1)  # left, right, left, right, ...
-    left = np.arange(inner.size) % 2 == 0
-    outer = np.where(left, inner - 1, inner + 1)
-    has_outer = (outer >= 0) & (outer < P)
-    x_out = x[np.clip(outer, 0, P - 1)]
-    c0 = jnp.asarray(1.0) if spec.ratio is None else spec.ratio
-    seeds = _padded(inner)  # few distinct shapes, few compilations
-    if levy and spec.curve.scales is not None:  # no explicit z(m): the grid's edges
-        xe, ok = np.zeros(seeds.size), np.zeros(seeds.size, dtype=bool)
-    elif levy:
-        xe, ok = _refine_levy_edges(spec.curve, jnp.exp(spec.t), jnp.asarray(x[seeds]), jnp.asarray(np.asarray(spec.m)[seeds]))
-    else:
-        xe, ok = _refine_edges(
-            spec.curve.coeffs, spec.kind, c0, jnp.exp(spec.t), jnp.asarray(x[seeds]), jnp.asarray(np.asarray(spec.m)[seeds])
-        )
-    xe, ok = np.asarray(xe)[: inner.size], np.asarray(ok)[: inner.size]
-    lo = np.where(left, x_out, x[inner])
-    hi = np.where(left, x[inner], x_out)
-    slack = 1e-9 * (np.abs(lo) + np.abs(hi))
-    refined = ok & has_outer & (xe >= lo - slack) & (xe <= hi + slack)
-    # an edge beyond the grid, or one Newton could not pin down: the grid's best guess
-    fallback = np.where(has_outer, 0.5 * (x[inner] + x_out), x[inner])
-    return np.where(refined, xe, fallback).reshape(-1, 2)
-
-
-def _edges(spec: "Spectrum", sizes) -> list:
-    from ._decompress import DecompressConfig, decompress
-
-    many = decompress(
-        spec.curve, spec.x, np.atleast_1d(np.asarray(sizes, dtype=float)), kind=spec.kind, ratio=spec.ratio,
-        config=DecompressConfig(throw=False),
-    )
-    return [many[k].support() for k in range(many.density.shape[0])]
-
-
-def _cusps(spec: "Spectrum", num: int) -> np.ndarray:
-    from ._decompress import DecompressConfig, decompress
-
-    n0 = float(spec.curve.n0)
-    sizes = n0 * np.geomspace(1.0, float(spec.size) / n0, num)
-    many = decompress(spec.curve, spec.x, sizes, kind=spec.kind, ratio=spec.ratio, config=DecompressConfig(throw=False))
-    x = np.asarray(spec.x)
-    m = np.asarray(many.m)
-    seeds = []
-    for k in range(num - 1):
-        a, b = many[k].support(), many[k + 1].support()
-        # free: a gap opens inside a bulk (split); deformed: a gap closes (merge)
-        new, old, kk = (b, a, k + 1) if spec.kind == "free" else (a, b, k)
-        if new.shape[0] <= old.shape[0]:
-            continue
-        for g in range(new.shape[0] - 1):
-            lo, hi = new[g, 1], new[g + 1, 0]
-            if np.any((old[:, 0] < lo) & (old[:, 1] > hi)):
-                j = int(np.argmin(np.abs(x - 0.5 * (lo + hi))))
-                seeds.append((x[j], m[kk, j], sizes[kk] / n0))
-    if not seeds:
-        return np.zeros((0, 2))
-    k = _padded(np.arange(len(seeds)))
-    xs, ms, taus = (jnp.asarray(np.array(v)[k]) for v in zip(*seeds))
-    c0 = jnp.asarray(1.0) if spec.ratio is None else spec.ratio
-    if isinstance(spec.curve, LevyKhintchine) and spec.curve.scales is not None:  # the grid's gap and size
-        xc, tc, ok = xs, taus, np.ones(xs.shape, dtype=bool)
-    elif isinstance(spec.curve, LevyKhintchine):
-        xc, tc, ok = _refine_levy_cusps(spec.curve, xs, ms, taus)
-    else:
-        xc, tc, ok = _refine_cusps(spec.curve.coeffs, spec.kind, c0, xs, ms, taus)
-    out = np.stack([np.asarray(xc), n0 * np.asarray(tc)], axis=1)[: len(seeds)][np.asarray(ok)[: len(seeds)]]
-    out = out[(out[:, 1] >= n0 * (1 - 1e-9)) & (out[:, 1] <= float(spec.size) * (1 + 1e-9))]
-    if out.size == 0:
-        return np.zeros((0, 2))
-    _, keep = np.unique(np.round(out / (1e-8 * (1 + np.abs(out)))), axis=0, return_index=True)
-    return out[np.sort(keep)]

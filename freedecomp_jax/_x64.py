@@ -1,6 +1,7 @@
 """Float64 guard: the numerics need x64, but we never flip the global flag for users."""
 
 import jax
+from jax.core import Tracer
 
 X64_MESSAGE = (
     "freedecomp_jax needs 64-bit floats, but JAX's x64 mode is off. Fix: run "
@@ -11,10 +12,10 @@ X64_MESSAGE = (
 
 def check_x64() -> None:
     """Raise `ValueError` with the one-line fix when `jax_enable_x64` is off."""
-    if not jax.config.jax_enable_x64:
+    if not jax.config.read("jax_enable_x64"):
         raise ValueError(X64_MESSAGE)
 
 
 def is_concrete(*xs) -> bool:
     """True when none of `xs` is a tracer, so Python-level value checks are possible."""
-    return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(xs))
+    return not any(isinstance(x, Tracer) for x in jax.tree_util.tree_leaves(xs))

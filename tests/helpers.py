@@ -30,3 +30,18 @@ def support_grid(intervals, n=4001, pad=0.02):
         s = np.geomspace(1e-9, 0.05, 200) * w
         x += [a + s, b - s, a - s, b + s]
     return np.unique(np.concatenate(x))
+
+
+def mp_quantiles(lams, m: int, points: int = 200001) -> np.ndarray:
+    """Exact quantiles (k - 1/2)/m of the Marchenko-Pastur law of each ratio in `lams` (ratios <= 1: no atom), (len(lams), m)."""
+    from freedecomp_jax import distributions as D
+
+    out = []
+    for lam in lams:
+        law = D.MarchenkoPastur(lam)
+        lo, hi = np.asarray(law.support())[0]
+        g = np.linspace(lo, hi, points)
+        rho = np.asarray(law.density(g))
+        F = np.concatenate([[0.0], np.cumsum((rho[1:] + rho[:-1]) / 2 * np.diff(g))])
+        out.append(np.interp((np.arange(m) + 0.5) / m, F / F[-1], g))
+    return np.stack(out)

@@ -108,7 +108,7 @@ def _finish(name, description, a, n_zeros, psd, tiny_bulk, gram_ratio, info) -> 
 # ------------------------------------------------------------------------------ data
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def digits() -> tuple[np.ndarray, np.ndarray]:
     """sklearn's bundled 8x8 digits: inputs (1797, 64) in [0, 1] (pixel / 16), labels (1797,).
 

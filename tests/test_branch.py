@@ -39,8 +39,8 @@ def test_stieltjes_matches_law_everywhere(law):
     x = np.linspace(lo - 1, hi + 1, 41)
     for y in [3.0, 0.1, 1e-4, -0.05]:
         z = x + 1j * y
-        m, status = law.curve().stieltjes_with_status(z)
-        assert np.all(np.asarray(status) == 0)
+        m, result = law.curve().stieltjes_with_result(z)
+        assert np.all(np.asarray(result == fdj.RESULTS.successful))
         np.testing.assert_allclose(np.asarray(m), np.asarray(law.stieltjes(z)), rtol=1e-9, atol=1e-9)
 
 
@@ -49,7 +49,7 @@ def test_stieltjes_matches_law_everywhere(law):
     [
         (D.FreeLevy(**FL).decompress(0.25), dict(t=np.log(4.0)), 3),
         (D.CompoundFreePoisson(**CFP).decompress(1 / 8), dict(t=np.log(8.0)), 2),
-        (D.DeformedMarchenkoPastur([2.0, 5.5], [0.75, 0.25], 0.05 / 16), dict(t=np.log(16.0), kind="deformed", ratio=0.05 / 16), 2),
+        (D.DeformedMarchenkoPastur([2.0, 5.5], [0.75, 0.25], 0.05 / 16), dict(t=np.log(16.0), kind=fdj.Deformed(0.05 / 16)), 2),
     ],
     ids=["FreeLevy-1to3", "CFP-atom", "DMP-deformed"],
 )
@@ -95,13 +95,13 @@ def test_no_atoms_when_none():
 
 def test_invalid_branch_is_reported():
     bad = fdj.SpectralCurve([[-1.0, 0.0], [0.0, 1.0]])  # z m - 1 = 0: m = 1/z has Im m < 0 above the axis
-    m, status = bad.stieltjes_with_status(jnp.array([0.5 + 0.5j, 2.0 + 0.1j]))
-    assert np.all(np.asarray(status) != 0)
+    m, result = bad.stieltjes_with_result(jnp.array([0.5 + 0.5j, 2.0 + 0.1j]))
+    assert np.all(np.asarray(result != fdj.RESULTS.successful))
 
 
 def test_jit_and_vmap_over_curves():
     lams = [0.2, 0.5, 0.9]
-    stacked = jax.tree.map(lambda *a: jnp.stack(a), *[D.MarchenkoPastur(l).curve() for l in lams])
+    stacked = jax.tree.map(lambda *a: jnp.stack(a), *[D.MarchenkoPastur(lam_).curve() for lam_ in lams])
     x = jnp.linspace(0.05, 3.5, 64)
     z = x + 0.01j
     dens = jax.jit(jax.vmap(lambda c: c.density(x)))(stacked)

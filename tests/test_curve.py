@@ -6,11 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import normalized
 
 import freedecomp_jax as fdj
 from freedecomp_jax import distributions as D
-
-from helpers import normalized
 
 FL = dict(t=[2.0, 5.5], w=[0.75, 0.25], lam=0.1, a=0.0, sigma=0.4)
 CFP = dict(t=[2.0, 5.5], w=[0.75, 0.25], lam=0.1)
@@ -47,7 +46,7 @@ def test_free_evolution_is_exact(law, tau):
 @pytest.mark.parametrize("c0", [0.1 / 32, 0.1, 0.6])
 def test_deformed_evolution_is_exact(tau, c0):
     law = D.DeformedMarchenkoPastur([2.0, 5.5], [0.75, 0.25], c0)
-    evolved = law.curve().evolve(np.log(tau), kind="deformed", ratio=c0)
+    evolved = law.curve().evolve(np.log(tau), fdj.Deformed(c0))
     exact = law.decompress(tau).curve()
     np.testing.assert_allclose(normalized(evolved.coeffs), normalized(exact.coeffs), atol=1e-10)
 
@@ -122,12 +121,8 @@ def test_bad_evolution_arguments():
     cur = D.MarchenkoPastur(0.3).curve()
     with pytest.raises(ValueError, match="n >= n0"):
         cur.evolve(-0.1)
-    with pytest.raises(ValueError, match="ratio"):
-        cur.evolve(0.1, kind="deformed")
-    with pytest.raises(ValueError, match="ratio must be > 0"):
-        cur.evolve(0.1, kind="deformed", ratio=-1.0)
-    with pytest.raises(ValueError, match="kind"):
-        cur.evolve(0.1, kind="sideways")
+    with pytest.raises(ValueError, match="positive finite scalar ratio"):
+        cur.evolve(0.1, fdj.Deformed(-1.0))
     with pytest.raises(ValueError, match="n0"):
         fdj.SpectralCurve(cur.coeffs, n0=-5)
 

@@ -1,4 +1,4 @@
-"""Decompression of exact curves: the flow against closed-form decompressed laws."""
+"""Decompression of exact curves against closed-form decompressed laws; fitted curves against exact moments."""
 
 import equinox as eqx
 import jax
@@ -6,21 +6,22 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from freedecomp_jax import RESULTS, Deformed, Free
 from freedecomp_jax import distributions as D
 from freedecomp_jax._curve import SpectralCurve
-from freedecomp_jax._decompress import FLOW_FAILED, INITIAL_BRANCH, OK, ON_ATOM, SWITCHED, DecompressConfig, decompress
-from freedecomp_jax._poly import polyval2
+from freedecomp_jax._decompress import decompress
+from freedecomp_jax._poly import polyval2, rescale
 
 TAUS = np.array([2.0, 8.0, 64.0])
 N0 = 1000.0
 
-# (law at n0, kind, ratio); FreeLevy at n0 is the 1-bulk law that splits into 3 bulks by tau = 4
+# (law at n0, kind); FreeLevy at n0 is the 1-bulk law that splits into 3 bulks by tau = 4
 LAWS = {
-    "wigner": (D.Wigner(2.0), "free", None),
-    "mp": (D.MarchenkoPastur(0.3), "free", None),  # atom at 0 born when 0.3 tau crosses 1 (tau = 8, 64)
-    "free_levy": (D.FreeLevy([2.0, 5.5], [0.75, 0.25], 0.1, 0.0, 0.4).decompress(0.25), "free", None),
-    "cfp": (D.CompoundFreePoisson([2.0, 5.5], [0.75, 0.25], 0.1), "free", None),
-    "dmp": (D.DeformedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], 0.05), "deformed", 0.05),  # zero atom born at c = 1
+    "wigner": (D.Wigner(2.0), Free()),
+    "mp": (D.MarchenkoPastur(0.3), Free()),  # atom at 0 born when 0.3 tau crosses 1 (tau = 8, 64)
+    "free_levy": (D.FreeLevy([2.0, 5.5], [0.75, 0.25], 0.1, 0.0, 0.4).decompress(0.25), Free()),
+    "cfp": (D.CompoundFreePoisson([2.0, 5.5], [0.75, 0.25], 0.1), Free()),
+    "dmp": (D.DeformedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], 0.05), Deformed(0.05)),  # zero atom born at c = 1
 }
 
 
@@ -51,16 +52,15 @@ def _scaled_residual(coeffs, z, m):
 
 @pytest.mark.parametrize("name", list(LAWS))
 def test_exact_laws(name):
-    law, kind, ratio = LAWS[name]
+    law, kind = LAWS[name]
     targets = [law.decompress(tau) for tau in TAUS]
     x = _grid(targets)
-    spec = decompress(law.curve(N0), x, N0 * TAUS, kind=kind, ratio=ratio)
+    spec = decompress(law.curve(N0), x, N0 * TAUS, kind)
     assert spec.density.shape == (TAUS.size, x.size)
     for k, (tau, target) in enumerate(zip(TAUS, targets)):
         s = spec[k]
-        status = np.asarray(s.status)
-        assert np.all((status == OK) | (status == ON_ATOM) | (status == SWITCHED))
-        assert np.mean(status == SWITCHED) <= 0.01  # exact curves: the flow stays on the physical sheet
+        ok, on_atom = np.asarray(s.result == RESULTS.successful), np.asarray(s.result == RESULTS.on_atom)
+        assert np.all(ok | on_atom)
         rho = np.asarray(s.density)
         assert np.all(np.isfinite(rho)) and np.all(rho >= 0)
         l1 = np.trapezoid(np.abs(rho - np.asarray(target.density(x))), x)
@@ -72,10 +72,9 @@ def test_exact_laws(name):
         assert kept.sum() == len(ex_w), (name, tau, pos, w)
         np.testing.assert_allclose(np.sort(pos[kept]), np.sort(ex_pos), atol=1e-4)
         np.testing.assert_allclose(w[kept][np.argsort(pos[kept])], np.asarray(ex_w)[np.argsort(ex_pos)], atol=1e-4)
-        assert np.all(status[np.isin(x, ex_pos)] == ON_ATOM)
+        assert np.all(on_atom[np.isin(x, ex_pos)])
         # independent check: the closed-form evolved curve vanishes at every returned m
-        evolved = law.curve(N0).evolve(np.log(tau), kind=kind, ratio=ratio)
-        ok = (status == OK) | (status == SWITCHED)
+        evolved = law.curve(N0).evolve(np.log(tau), kind)
         res = _scaled_residual(evolved.coeffs, jnp.asarray(x[ok]) + 0j, s.m[ok])
         assert res.max() <= 1e-8, (name, tau, res.max())
 
@@ -87,23 +86,19 @@ def test_no_growth_returns_the_curve_itself():
     lo, hi = sup.min(), sup.max()
     x = np.linspace(lo - 3 * (hi - lo), hi + 3 * (hi - lo), P)
     spec = decompress(law.curve(N0), x, N0)
-    status = np.asarray(spec.status)
-    assert np.all((status == OK) | (status == ON_ATOM)), np.unique(status, return_counts=True)
+    assert np.all(np.asarray((spec.result == RESULTS.successful) | (spec.result == RESULTS.on_atom)))
     np.testing.assert_allclose(np.asarray(spec.density), np.asarray(law.density(x)), atol=1e-8)
 
 
 def test_grid_point_next_to_a_just_born_atom():
     """An atom of weight 0.04 born at -1e-5 (MP(0.13) shifted, tau = 8: lambda tau = 1.04) with a
     grid point at x = 0: the descent to the real axis must follow m from i w/h to -w/d."""
-    from freedecomp_jax._decompress import _rescale
-
     shift = 1e-5
-    curve = SpectralCurve(_rescale(D.MarchenkoPastur(0.13).curve(N0).coeffs, shift, 1.0), N0)
+    curve = SpectralCurve(rescale(D.MarchenkoPastur(0.13).curve(N0).coeffs, shift, 1.0), N0)
     x = np.linspace(-0.5, 5.5, P)
     x[np.argmin(np.abs(x))] = 0.0
     spec = decompress(curve, x, 8 * N0)
-    status = np.asarray(spec.status)
-    assert np.all((status == OK) | (status == ON_ATOM)), np.unique(status, return_counts=True)
+    assert np.all(np.asarray((spec.result == RESULTS.successful) | (spec.result == RESULTS.on_atom)))
     pos, w = np.asarray(spec.atoms[0]), np.asarray(spec.atoms[1])
     np.testing.assert_allclose(pos[w > 0], [-shift], atol=1e-9)
     np.testing.assert_allclose(w[w > 0], [1 - 1 / 1.04], rtol=1e-6)
@@ -152,18 +147,20 @@ NTK_FIT = np.array(
 )
 
 
-def test_branch_switch_on_a_fitted_curve():
+def test_fitted_curve_against_exact_moments():
+    """A fitted curve (not exactly decompressible): its prediction must be the physical branch of the
+    evolved curve (residual), with unit mass and the exact mean at size n, which comes from the
+    curve's Laurent series at n0 through the moment recursion (independent of any branch solve).
+    Its 4th moment misses by ~0.2 standard units: the clipped negative density of the evolved
+    curve, which is why `predict` checks every moment and passes over such curves."""
     curve = SpectralCurve(NTK_FIT, 1024)
     n = 50056
     x = np.linspace(-8.0, 13.0, P)
     spec = decompress(curve, x, n)
-    status = np.asarray(spec.status)
-    assert np.all((status == OK) | (status == SWITCHED))
-    assert np.sum(status == SWITCHED) > 0
-    # no fake gap: the whole unit mass is there, as in the evolved curve's own physical branch
+    assert np.all(np.asarray(spec.result == RESULTS.successful))
     assert abs(float(spec.mass()) - 1.0) <= 1e-2
-    lead = curve.evolve(np.log(n / 1024)).density(x)
-    assert np.trapezoid(np.abs(np.asarray(spec.density) - np.asarray(lead)), x) <= 1e-3
+    err = np.abs(np.asarray(spec.moment_errors()))
+    assert err[0] <= 1e-2 and err.max() > 1e-2
     res = _scaled_residual(curve.evolve(np.log(n / 1024)).coeffs, jnp.asarray(x) + 0j, spec.m)
     assert res.max() <= 1e-8
 
@@ -171,13 +168,9 @@ def test_branch_switch_on_a_fitted_curve():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(n=500.0), "smaller than the curve's size"),
+        (dict(n=500.0), "smaller than the law's size"),
         (dict(x=np.array([0.0, np.nan])), "NaN or inf"),
         (dict(x=np.zeros(0)), "non-empty"),
-        (dict(kind="deformed"), "needs ratio"),
-        (dict(kind="deformed", ratio=0.0), "ratio must be a positive"),
-        (dict(kind="deformed", ratio=-1.0), "ratio must be a positive"),
-        (dict(kind="other"), "kind must be"),
         (dict(x=np.array([1.0, 0.0])), "increasing"),
     ],
 )
@@ -187,12 +180,18 @@ def test_bad_input(kwargs, match):
         decompress(args.pop("curve"), args.pop("x"), args.pop("n"), **args)
 
 
+@pytest.mark.parametrize("ratio", [0.0, -1.0, np.nan, [0.1, 0.2]])
+def test_bad_deformed_ratio(ratio):
+    with pytest.raises(ValueError, match="positive finite scalar ratio"):
+        Deformed(ratio)
+
+
 def test_no_physical_branch_is_unmissable():
     curve = SpectralCurve(np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]]), N0)  # "semicircle" of negative variance
-    spec = decompress(curve, X_MP, N0 * TAUS, config=DecompressConfig(throw=False))
-    assert np.all(np.isin(np.asarray(spec.status), [INITIAL_BRANCH, FLOW_FAILED]))
+    spec = decompress(curve, X_MP, N0 * TAUS, throw=False)
+    assert np.all(np.asarray(spec.result == RESULTS.no_physical_branch))
     assert np.all(np.isnan(np.asarray(spec.density)))
-    with pytest.raises(eqx.EquinoxRuntimeError, match="decompress failed"):
+    with pytest.raises(eqx.EquinoxRuntimeError, match="no valid physical branch"):
         decompress(curve, X_MP, N0 * TAUS)
 
 

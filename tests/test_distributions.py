@@ -11,7 +11,6 @@ import scipy.special
 
 import freedecomp_jax.distributions as fdd
 
-
 # (id, factory, power of the map s -> s**q at a hard left edge (1 = square-root edges))
 LAWS = [
     ("mp", lambda: fdd.MarchenkoPastur(0.5, 1.5), 1),
@@ -221,7 +220,7 @@ def test_sampler_ks(name, getkey):
     assert ks <= 0.03
 
 
-# ---------------------------------------------------------------------- curves: the METHOD §7 vectors
+# ---------------------------------------------------------------------- curves: the closed-form curves of the reference (its finite-n constructions)
 
 
 def test_free_levy_test_vector():
@@ -243,7 +242,7 @@ def test_compound_free_poisson_test_vector():
 def test_deformed_mp_curve_r2(c):
     t1, t2, w1, w2 = 1.5, 4.0, 0.3, 0.7
     got = np.asarray(fdd.DeformedMarchenkoPastur([t1, t2], [w1, w2], c).curve().coeffs)
-    ref = np.zeros((3, 4))  # METHOD §7, r = 2
+    ref = np.zeros((3, 4))  # the reference closed form, r = 2
     ref[0, 0] = (c - 1) * (t1 * w2 + t2 * w1)
     ref[0, 1] = t1 * t2 * (c - 1) ** 2
     ref[1, 0] = 1
@@ -266,7 +265,7 @@ def test_deformed_mp_c1_is_compound_free_poisson():
 
 
 def test_companion_identity():
-    # METHOD §1.10: CFP(lam, H) = lam DMP(H, lam) + (1 - lam) delta_0 for lam <= 1.
+    # docs/method.md, "The free Levy-Khintchine law": CFP(lam, H) = lam DMP(H, lam) + (1 - lam) delta_0 for lam <= 1.
     t, w, lam = [1.0, 4.0], [0.3, 0.7], 0.4
     cfp, dmp = fdd.CompoundFreePoisson(t, w, lam), fdd.DeformedMarchenkoPastur(t, w, lam)
     np.testing.assert_allclose(cfp.support(), dmp.support(), rtol=1e-10)
@@ -323,7 +322,7 @@ def test_free_decompression(name, factory, maps):
 
 
 def test_decompression_atom_mass():
-    # METHOD §1.7: w(t) = 1 - (1 - w0)/tau at a fixed location.
+    # docs/method.md, "Atoms under free decompression": w(t) = 1 - (1 - w0)/tau at a fixed location.
     law = fdd.CompoundFreePoisson([2.0, 5.5], [0.75, 0.25], 0.1)
     (_,), (w0,) = law.atoms()
     (_,), (w1,) = law.decompress(8.0).atoms()

@@ -11,9 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import freedecomp_jax as fdj
 from freedecomp_jax import distributions as D
 from freedecomp_jax._curve import SpectralCurve
-from freedecomp_jax._fit import fit, fit_with_diagnostics, zero_tolerance
+from freedecomp_jax._fit import fit, fit_with_diagnostics
+from freedecomp_jax._fit_problem import zero_tolerance
 from freedecomp_jax._stieltjes import PointGeometry, empirical_stieltjes, fit_points
 from freedecomp_jax.data import load_ntk
 
@@ -22,12 +24,12 @@ M = 1000  # submatrix size of the acceptance tests
 
 @functools.cache
 def _density_fn():
-    return jax.jit(lambda c, x: SpectralCurve(c).density_with_status(x))
+    return jax.jit(lambda c, x: SpectralCurve(c).density_with_result(x))
 
 
 def _density(curve, x):
-    rho, status = _density_fn()(curve.coeffs, jnp.asarray(x))
-    return np.asarray(rho), np.asarray(status)
+    rho, result = _density_fn()(curve.coeffs, jnp.asarray(x))
+    return np.asarray(rho), np.asarray(result != fdj.RESULTS.successful)
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from scipy import stats
 import freedecomp_jax as fdj
 from freedecomp_jax import distributions as D
 from freedecomp_jax._decompress import decompress
-from freedecomp_jax._spectrum import evolve_moments
+from freedecomp_jax._moments import evolve_moments
 
 N0 = 1000.0
 P = 3001
@@ -93,7 +93,7 @@ def test_moment_errors_deformed():
     law = D.MarchenkoPastur(0.3, 2.0)  # a Gram matrix: deformed decompression with c0 = 0.3
     tau = 6.0
     x = np.linspace(1e-3, 4.0 * (1 + np.sqrt(0.3 * tau)) ** 2 * 1.05, P)  # MP(c = 1.8, sigma^2 = 4) and its atom at 0
-    spec = decompress(law.curve(N0), x, tau * N0, kind="deformed", ratio=0.3)
+    spec = decompress(law.curve(N0), x, tau * N0, fdj.Deformed(0.3))
     err = np.asarray(spec.moment_errors())
     assert np.all(np.abs(err) <= 1e-3), err
 
@@ -159,7 +159,7 @@ def test_deformed_support_and_merge():
     law = D.DeformedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], 0.05)  # 2 bulks that merge as c = tau c0 grows
     target = law.decompress(16.0)
     x = np.linspace(0.0, 12.0, P)
-    spec = decompress(law.curve(N0), x, 16 * N0, kind="deformed", ratio=0.05)
+    spec = decompress(law.curve(N0), x, 16 * N0, fdj.Deformed(0.05))
     np.testing.assert_allclose(spec.support(), target.support(), atol=1e-9)
     cusps = spec.cusps(num=12)
     assert cusps.shape == (1, 2)
@@ -191,7 +191,7 @@ def _w1_to_law(ev, law):
 
 
 def test_eigvalsh_one_liner_from_exact_quantiles():
-    from freedecomp_jax._decompress import eigvalsh
+    from freedecomp_jax._select import eigvalsh
 
     law = D.MarchenkoPastur(0.3)  # an atom of 7/12 at 0 is born by n = 8 m
     m, n = 1000, 8000
@@ -201,7 +201,7 @@ def test_eigvalsh_one_liner_from_exact_quantiles():
     ev = eigvalsh(eigs, n, deg=(1, 2))
     assert ev.shape == (n,) and np.all(np.diff(np.asarray(ev)) >= 0)
     spec = fdj.predict(eigs, n, deg=(1, 2))  # the same pipeline, returning the checked Spectrum
-    assert isinstance(spec, fdj.Spectrum) and float(spec.size) == n and spec.curve.coeffs.shape == (2, 3)
+    assert isinstance(spec, fdj.Spectrum) and float(spec.size) == n and spec.law.coeffs.shape == (2, 3)
     np.testing.assert_array_equal(np.asarray(spec.eigvalsh()), np.asarray(ev))
     assert np.all(np.abs(np.asarray(spec.moment_errors())) <= 1e-3)
     np.testing.assert_allclose(float(spec.atoms[1][np.isfinite(np.asarray(spec.atoms[0]))].sum()), 7 / 12, atol=1e-4)
@@ -217,9 +217,8 @@ def test_eigvalsh_one_liner_from_exact_quantiles():
 )
 def test_eigvalsh_from_a_sampled_submatrix(law, getkey):
     """Fit the leading 1000 x 1000 block (automatic degrees), predict the 8000 x 8000 spectrum."""
-    from freedecomp_jax._decompress import eigvalsh
-
-    from freedecomp_jax._fit import zero_tolerance
+    from freedecomp_jax._fit_problem import zero_tolerance
+    from freedecomp_jax._select import eigvalsh
 
     a = np.asarray(law.sample_matrix(getkey(), 8000))
     full = np.linalg.eigvalsh(a)
@@ -231,10 +230,9 @@ def test_eigvalsh_from_a_sampled_submatrix(law, getkey):
 
 def test_zero_rows_of_a_matrix_input_keep_their_share(getkey):
     """A matrix with zero rows/columns is 0_k (+) B: a principal submatrix keeps a fraction k/m of
-    zeros at every size, so eigvalsh sets them aside (a free atom would grow to 1 - (1 - k/m) m/n)
-    and predict, whose Spectrum cannot hold such a fixed atom, refuses them with the recipe."""
-    from freedecomp_jax._decompress import eigvalsh
-
+    zeros at every size (a free atom would grow to 1 - (1 - k/m) m/n); predict and eigvalsh both
+    keep them as a fixed atom and decompress B (whose own law, MP(0.3) grown 4x, is MP(1.2) with
+    an atom of 1/6 at 0: exact)."""
     law = D.MarchenkoPastur(0.3)
     b = np.asarray(law.sample_matrix(getkey(), 400))
     a = np.zeros((500, 500))
@@ -242,9 +240,26 @@ def test_zero_rows_of_a_matrix_input_keep_their_share(getkey):
     keep = np.sort(perm[:400])
     a[np.ix_(keep, keep)] = b
     n = 2000
-    ev = np.asarray(eigvalsh(a, n, deg=(1, 2)))
+    spec, report = fdj.predict(a, n, deg=(1, 2), return_report=True)
+    assert isinstance(spec.law, fdj.ZeroRows) and report.zero_rows == 100
+    pos, w = np.asarray(spec.atoms[0]), np.asarray(spec.atoms[1])
+    assert pos[0] == 0.0 and w[0] == pytest.approx(0.2, abs=1e-15)  # the fixed atom: k/m, exactly
+    # B (MP(0.3), 400 -> 1600) is MP(1.2): it grows an atom of 1/6 at 0 (its fit to a 400-sample, about)
+    assert abs(w[1:].sum() / 0.8 - 1 / 6) <= 0.04 and np.all(np.abs(pos[1:][w[1:] > 0]) <= 0.05)
+    ev = np.asarray(fdj.eigvalsh(a, n, deg=(1, 2)))
     assert ev.shape == (n,) and np.all(np.diff(ev) >= 0)
-    np.testing.assert_array_equal(ev[ev == 0].size, 400)  # round(2000 * 100 / 500), not 0.8 * 2000 = 1600
-    np.testing.assert_array_equal(ev[ev != 0], np.asarray(eigvalsh(b, 1600, deg=(1, 2))))
-    with pytest.raises(ValueError, match="100 of the 500 rows/columns of the matrix are zero"):
-        fdj.predict(a, n, deg=(1, 2))
+    assert abs(np.sum(ev == 0) - 0.2 * n) <= 1
+    # the rest against the law of B at 1600, MP(1.2): W1 over its standard deviation
+    rest = np.sort(ev[ev != 0])[: 1600]
+    k = round(1600 / 6)
+    truth = np.sort(np.concatenate([np.zeros(k), np.interp((np.arange(1600 - k) + 0.5) / (1600 - k), *_nonzero_cdf(D.MarchenkoPastur(1.2)))]))
+    assert np.mean(np.abs(np.sort(rest) - truth[: rest.size])) / np.std(truth) <= 0.05
+
+
+def _nonzero_cdf(law):
+    """(CDF, x) of the absolutely continuous part of `law`, normalised."""
+    lo, hi = np.asarray(law.support())[0]
+    g = np.linspace(lo, hi, 20001)
+    rho = np.asarray(law.density(g))
+    F = np.concatenate([[0.0], np.cumsum((rho[1:] + rho[:-1]) / 2 * np.diff(g))])
+    return F / F[-1], g

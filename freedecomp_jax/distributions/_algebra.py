@@ -13,7 +13,6 @@ from numpy.polynomial import polynomial as npoly
 from .._custom_types import Array
 from .._x64 import is_concrete
 
-
 # ---------------------------------------------------------------------- bivariate arithmetic
 
 

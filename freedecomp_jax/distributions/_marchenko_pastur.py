@@ -8,7 +8,13 @@ from jaxtyping import PRNGKeyArray
 from .._curve import SpectralCurve
 from .._custom_types import Array, Complex, Float, RealScalarLike
 from .._x64 import check_x64
-from ._base import AbstractDistribution, concrete_float, scalar_param, symmetrize, tau_param
+from ._base import (
+    AbstractDistribution,
+    concrete_float,
+    scalar_param,
+    symmetrize,
+    tau_param,
+)
 
 
 class MarchenkoPastur(AbstractDistribution):

@@ -7,7 +7,13 @@ from jaxtyping import PRNGKeyArray
 from .._curve import SpectralCurve
 from .._custom_types import Array, Complex, Float, RealScalarLike
 from .._x64 import check_x64, is_concrete
-from ._base import AbstractDistribution, concrete_float, haar_orthogonal, scalar_param, symmetrize
+from ._base import (
+    AbstractDistribution,
+    concrete_float,
+    haar_orthogonal,
+    scalar_param,
+    symmetrize,
+)
 
 
 class Wachter(AbstractDistribution):

@@ -1,0 +1,141 @@
+r"""A curve's law at larger sizes, on a grid: the exactly evolved curve and its physical branch.
+
+For every requested size $n = n_0\tau$ (docs/method.md, "Free decompression" and
+"Tracking the physical branch"):
+
+1. the curve is put in coordinates scaled to its spectrum (centre and width from its moments,
+   the kind's frame) and evolved exactly, $P \to P_t$ (the kind's `evolve_coeffs`);
+2. the physical branch of $P_t$ is continued down from infinity to $z = x + i\delta$ (the
+   vertical tracker of `_branch.py`), one lane per grid point and per atom candidate;
+3. its characteristic state $(\zeta, y)$ is polished by Newton on $F = 0$ and continued down
+   to the real axis (heights falling geometrically to $\min(10^{-2}\delta, d/10)$, $d$ the
+   distance to the nearest pole, then 0): the Plemelj limit $m_\tau(x + i0)$ is a root of
+   $F = 0$ at $z = x$, so $\rho = \operatorname{Im}m/\pi$ needs no extrapolation in $\delta$;
+4. atom lanes stop at $a + i\eta$ and measure $\eta\operatorname{Im}m \to w$, which confirms
+   (or drops) the kind's atom rule;
+5. one value-neutral Newton step carries the derivative of the implicit function theorem
+   (gradients with respect to the coefficients and the grid; never through the loops).
+
+No ODE runs here: the exact evolution gives the curve at every size, so the answer is the
+physical branch of that curve. The characteristic ODE in $t$ that would carry each point
+from $n_0$ lands on another sheet of a fitted (not exactly decompressible) curve at a large
+share of points (benchmarks/RESULTS.md, "Where the answer comes from").
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ._branch import BranchTracker, stieltjes_branch, tracker_results
+from ._density import pole_candidates
+from ._kinds import AbstractDecompression
+from ._poly import rescale
+from ._results import RESULTS, where
+from ._series import spectral_frame
+from ._system import System, descend, ift_step, newton
+
+_LEVELS = 8  # Newton levels of the descent to the real axis (grid) or to a + i delta 10^-4 (atoms)
+
+
+class CurveSolver(eqx.Module):
+    r"""How a curve is solved on a grid (every scale relative to the spectrum).
+
+    - `delta`: height $\delta$ (in units of the law's standard deviation at $n_0$) where the
+      branch is taken from the tracker before Newton continues it to the real axis; any value
+      from $10^{-4}$ to $10^{-2}$ gives the same density to rounding.
+    - `newton_steps`: Newton iterations per level of the descent.
+    - `tracker`: the [`BranchTracker`][] that finds the physical branch of the evolved curve.
+    """
+
+    delta: float = eqx.field(static=True, default=1e-3)
+    newton_steps: int = eqx.field(static=True, default=10)
+    tracker: BranchTracker = BranchTracker()
+
+
+def frame(c, kind: AbstractDecompression):
+    """Centre, width, frame validity and scaled coefficients of curve `c` under `kind`."""
+    center, width, ok = spectral_frame(c)
+    center, width = kind.frame(center, width)
+    return center, width, ok, rescale(c, center, width)
+
+
+@eqx.filter_jit
+def solve_curve(c, kind: AbstractDecompression, x, ts, solver: CurveSolver):
+    """`(m, density, atom positions, atom weights, result)` at grid `x` (P,) for every t in `ts` (S,):
+    shapes (S, P), (S, P), (S, A), (S, A), (S, P)."""
+    center, width, frame_ok, ct = frame(c, kind)
+    sys = System(ct, kind)
+    sys_ng = jax.lax.stop_gradient(sys)
+    xt = (x - center) / width
+    P = x.shape[0]
+    delta = solver.delta
+    steps = solver.newton_steps
+    eta = delta * 1e-4
+    # atom lanes: half a decade per level, delta 10^-1/2 ... eta (m grows like w/h on a pole:
+    # from a whole decade per level Newton can fail to follow a just-born atom of small weight)
+    ladder = delta * 10.0 ** -(jnp.arange(1.0, _LEVELS + 1) / 2)
+
+    a_orig, a_cand, w0 = kind.atom_slots(*pole_candidates(c, center, width))
+    A = a_cand.shape[0]
+    taus = jnp.exp(ts)
+    tau_ns = taus[None, :]
+
+    # lanes: grid points lifted to x + i delta, then the atom candidates
+    z = jax.lax.stop_gradient(jnp.concatenate([xt, jax.lax.stop_gradient(a_cand)]) + 1j * delta)
+    coeffs_t = jax.vmap(lambda t: kind.evolve_coeffs(sys_ng.c, t))(ts)  # (S, ...)
+    m_tr, st_tr = jax.vmap(lambda ce: stieltjes_branch(ce, z, solver.tracker))(coeffs_t)  # (S, N)
+    m_tr, st_tr = m_tr.T, st_tr.T
+    tracked = (st_tr == 0) & jnp.isfinite(m_tr) & (jnp.imag(m_tr) > 0)
+    m_tr = jnp.where(tracked, m_tr, -1.0 / z[:, None])  # lanes without a branch carry a harmless value
+    zeta_l, y_l = sys_ng.state_of(tau_ns, z[:, None], m_tr)
+    newton_v = jax.vmap(jax.vmap(lambda tau, z, zeta, y: newton(sys_ng, tau, z, zeta, y, steps), in_axes=(0, None, 0, 0)), in_axes=(None, 0, 0, 0))
+    zeta_l, y_l, _ = newton_v(taus, z, zeta_l, y_l)  # polish at x + i delta on F = 0
+
+    # down to the real axis (grid) or to a + i eta (atoms)
+    # The grid comes down geometrically from delta to h_min, then to the axis. Newton follows the
+    # root while each step in height is small next to the distance d to the nearest pole (atom
+    # candidate, real or virtual), so h_min = min(delta 10^-2, d/10): all levels are spent
+    # above the pole's scale, where m turns from i w/h to -w/d.
+    d = jnp.min(jnp.where(jnp.isfinite(w0)[None, :], jnp.abs(xt[:, None] - a_cand[None, :]), jnp.inf), axis=1, initial=jnp.inf)
+    h_min = jnp.minimum(delta * 1e-2, 0.1 * d)
+    frac = jnp.arange(1.0, _LEVELS) / (_LEVELS - 1)
+    grid_heights = jnp.concatenate([delta * (h_min[:, None] / delta) ** frac[None, :], jnp.zeros((P, 1))], axis=1)
+    heights = jnp.concatenate([grid_heights, jnp.broadcast_to(ladder, (A, _LEVELS))])
+    xs = jnp.real(z).astype(jnp.complex128)
+    descend_v = jax.vmap(
+        jax.vmap(lambda tau, x, h, zeta, y: descend(sys_ng, tau, x, h, zeta, y, steps), in_axes=(0, None, None, 0, 0)),
+        in_axes=(None, 0, 0, 0, 0),
+    )
+    zeta_d, y_d, r_d = descend_v(taus, xs, heights, zeta_l, y_l)  # (N, S)
+    w_meas = (eta * jnp.imag(sys_ng.m_of(tau_ns, xs[P:, None] + 1j * eta, zeta_d[P:], y_d[P:]))).T  # (S, A)
+
+    if kind.needs_initial_weights:  # the physical weights at n0: the branch of the curve itself
+        m0, _ = stieltjes_branch(sys_ng.c, jnp.real(z[P:]) + 1j * eta, solver.tracker)
+        w_meas0 = eta * jnp.imag(m0)
+    else:
+        w_meas0 = None
+    a_t, w_t = kind.atom_weights(a_orig, w0, w_meas0, w_meas, taus)
+    w_t = jnp.clip(jnp.where(jnp.isfinite(w_t), w_t, 0.0), 0.0, 1.0)
+    w_t = jnp.where(w_t > 1e-12, w_t, 0.0)
+
+    # value-neutral IFT step on the grid lanes: gradients w.r.t. the coefficients and x
+    zeta_r, y_r, r_r = zeta_d[:P], y_d[:P], r_d[:P]
+    xt_c = jnp.broadcast_to(xt[:, None], zeta_r.shape).astype(jnp.complex128)
+    ift = jax.vmap(jax.vmap(lambda tau, z, zeta, y: ift_step(sys, tau, z, zeta, y)))
+    zeta_r, y_r = ift(jnp.broadcast_to(tau_ns, zeta_r.shape), xt_c, zeta_r, y_r)
+    m_r = sys.m_of(tau_ns, xt_c, zeta_r, y_r).T  # scaled units, (S, P)
+
+    # per-point result at every size, (S, P)
+    on_atom = jnp.any((jnp.abs(x[None, :, None] - a_t[:, None, :]) <= 1e-6 * width) & (w_t[:, None, :] > 0), axis=-1)
+    on_atom = on_atom | kind.singular(xt)[None, :]
+    result = tracker_results(st_tr[:P].T)
+    m_ok = jnp.isfinite(m_r) & (jnp.imag(m_r) >= -1e-8 * jnp.abs(m_r))
+    result = where(~m_ok & (result == RESULTS.successful), RESULTS.branch_lost, result)
+    result = where((r_r.T > 1e-10) & (result == RESULTS.successful), RESULTS.newton_failed, result)
+    result = where(~frame_ok, RESULTS.no_physical_branch, result)
+    result = where(on_atom, RESULTS.on_atom, result)
+    lost = (result != RESULTS.successful) & (result != RESULTS.newton_failed)
+    m_out = jnp.where(lost, jnp.nan + 0j, m_r) / width
+    density = jnp.where(on_atom, 0.0, jnp.maximum(jnp.imag(m_out), 0.0) / jnp.pi)
+    positions = jnp.where(w_t > 0, a_t, jnp.nan)
+    return m_out, density, positions, w_t, result

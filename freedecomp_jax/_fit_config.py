@@ -1,0 +1,94 @@
+"""[`FitConfig`][] (how curves are fitted) and [`FitDiagnostics`][] (what a fit found)."""
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from ._branch import BranchTracker
+from ._custom_types import Array, Bool, Float, Int
+from ._stieltjes import PointGeometry
+
+
+class FitConfig(eqx.Module):
+    r"""Defaults of [`fit`][] (no per-data-set knobs: every scale is taken from the data).
+
+    - `points`: a [`PointGeometry`][] (where $m_{\rm emp}$ is sampled).
+    - `moments`: sample moments $\mu_1..\mu_r$ enforced exactly besides $c_{L0} = 0$ and
+      unit mass ($r$ = `moments`).
+    - `steps`: optax L-BFGS steps on the branch-aware loss (in coordinates whitened by the
+      loss Hessian at the closed-form start).
+    - `polish`: Newton steps with the exact Hessian after L-BFGS.
+    - `density_penalty`, `mass_penalty`: weights $\alpha$, $\beta$ of the loss.
+    - `n_grid`: real grid of the penalties; `n_check`: finer grid of the diagnostics.
+    - `log_decades`: with `log=None`, log mode is used for a positive spectrum spanning
+      more than this many decades.
+    - `max_deg_z`, `max_deg_m`: the largest degrees `deg=None` considers;
+      `plateau_factor`: how far above the median candidate score the chosen degrees' score
+      may lie; `max_tries`: how many eligible candidates are refined and checked for
+      validity before giving up (see [`fit_with_diagnostics`][]).
+    - `seed`: seed of the random splits and nested submatrices of `deg=None`.
+    - `tracker`: the [`BranchTracker`][] of the physical branch.
+    """
+
+    points: PointGeometry = PointGeometry()
+    moments: int = eqx.field(static=True, default=2)
+    steps: int = eqx.field(static=True, default=8)
+    polish: int = eqx.field(static=True, default=2)
+    density_penalty: float = eqx.field(static=True, default=10.0)
+    mass_penalty: float = eqx.field(static=True, default=10.0)
+    n_grid: int = eqx.field(static=True, default=128)
+    n_check: int = eqx.field(static=True, default=1024)
+    log_decades: float = eqx.field(static=True, default=3.0)
+    max_deg_z: int = eqx.field(static=True, default=3)
+    max_deg_m: int = eqx.field(static=True, default=6)
+    plateau_factor: float = eqx.field(static=True, default=3.0)
+    max_tries: int = eqx.field(static=True, default=4)
+    seed: int = eqx.field(static=True, default=0)
+    tracker: BranchTracker = BranchTracker()
+
+    def __check_init__(self):
+        if self.moments < 0 or self.steps < 0 or self.polish < 0:
+            raise ValueError("FitConfig: moments, steps and polish must be >= 0.")
+        if self.n_grid < 8 or self.n_check < 8:
+            raise ValueError("FitConfig: n_grid and n_check must be >= 8.")
+        if self.max_deg_z < 1 or self.max_deg_m < 2:
+            raise ValueError("FitConfig: max_deg_z must be >= 1 and max_deg_m >= 2.")
+
+
+class FitDiagnostics(eqx.Module):
+    r"""What a fit found, returned next to the curve by [`fit_with_diagnostics`][].
+
+    - `deg`: `(deg_z, deg_m)`; `reason`: why these degrees; `candidates`: for `deg=None`,
+      one `(deg, score, valid)` row per degree pair tried (score: relative validation
+      error, see [`fit_with_diagnostics`][]).
+    - `log`: whether log mode was used.
+    - `atom_weight`: fraction of exact zeros (an atom at 0), `zero_tolerance` the threshold.
+    - `residual`: relative algebraic residual $\|A b\|$ of the closed-form start.
+    - `mismatch_start`, `mismatch`: relative RMS of $m_P - m_{\rm emp}$ at the fit points,
+      before and after the refinement; `loss_start`, `loss`: the refinement loss.
+    - `refined`: the refinement was kept (it lowered the loss and kept the branch valid).
+    - `branch_failures`: points (fit points and check grid) where the physical branch
+      could not be tracked (`curve.stieltjes_with_status` != 0).
+    - `mass`: $\int \rho\,dx + \sum$ atoms on the check grid; `negative_mass`:
+      $\int \max(-\operatorname{Im} m(x+i0)/\pi, 0)\,dx$.
+    """
+
+    deg: tuple[int, int] = eqx.field(static=True)
+    log: Bool[Array, ""]
+    atom_weight: Float[Array, ""]
+    zero_tolerance: Float[Array, ""]
+    residual: Float[Array, ""]
+    mismatch_start: Float[Array, ""]
+    mismatch: Float[Array, ""]
+    loss_start: Float[Array, ""]
+    loss: Float[Array, ""]
+    refined: Bool[Array, ""]
+    branch_failures: Int[Array, ""]
+    mass: Float[Array, ""]
+    negative_mass: Float[Array, ""]
+    reason: str = eqx.field(static=True, default="degrees given by the caller")
+    candidates: tuple = eqx.field(static=True, default=())
+
+    @property
+    def valid(self) -> Bool[Array, ""]:
+        """Branch tracked everywhere, density non-negative and unit total mass (to 1e-3)."""
+        return (self.branch_failures == 0) & (self.negative_mass <= 1e-3) & (jnp.abs(self.mass - 1) <= 1e-3)

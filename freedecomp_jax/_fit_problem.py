@@ -1,0 +1,287 @@
+r"""The data and constraints of a curve fit, and its closed-form start (docs/method.md, "Fitting a curve").
+
+The empirical transform at fit points, exact zeros as an atom, the moment and atom constraint
+rows and the constrained smallest singular vector (see the docstring of `_fit.py`).
+"""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._custom_types import Array, ArrayLike, Bool, Complex, Float
+from ._fit_config import FitConfig
+from ._poly import polymul
+from ._stieltjes import empirical_stieltjes, fit_points, spectrum_interval
+
+# ---------------------------------------------------------------------------- exact zeros
+
+
+def zero_tolerance(
+    eigs: Float[ArrayLike, " m"], weights: Float[ArrayLike, " m"] | None = None, eps: float = float(np.finfo(np.float64).eps)
+) -> Float[Array, ""]:
+    r"""Threshold below which an eigenvalue is an exact zero: $\tau_0 = m\,\varepsilon\,\max_k|\lambda_k|$.
+
+    A symmetric eigensolver returns each eigenvalue to within a few $m\varepsilon\|A\|_2$
+    (backward stability), so a structural zero (rank deficiency, dead parameters) comes
+    back as $|\lambda| \lesssim m\varepsilon\|A\|_2$ — the same threshold as
+    `numpy.linalg.matrix_rank`. Anything above is resolved by the arithmetic and is a
+    tiny-but-real eigenvalue: it belongs to a bulk, which spreads under decompression,
+    whereas the zeros form an atom whose weight grows as $1 - (1 - w_0)e^{-t}$. The test is
+    relative to the spectrum's own scale and the input's precision (`eps` of the dtype the
+    eigenvalues were computed in), and consistent across nested submatrices: a rank-$r$
+    matrix gives zeros at $\lesssim m'\varepsilon\|A\|$ at every size $m'$.
+
+    `m` counts the entries with positive weight.
+    """
+    eigs = jnp.asarray(eigs, dtype=jnp.float64)
+    w = jnp.ones_like(eigs) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
+    active = w > 0
+    scale = jnp.max(jnp.where(active, jnp.abs(eigs), 0.0))
+    return jnp.sum(active) * eps * scale
+
+
+# ---------------------------------------------------------------------------- linear algebra
+
+
+@jax.custom_jvp
+def _min_singular_vector(a):
+    """Right singular vector of the smallest singular value (sign as returned by the SVD)."""
+    _, _, vt = jnp.linalg.svd(a, full_matrices=False)
+    return vt[-1]
+
+
+@_min_singular_vector.defjvp
+def _min_singular_vector_jvp(primals, tangents):
+    # v is the bottom eigenvector of G = A^T A: dv = -sum_{k != min} v_k v_k^T dG v / (s_k^2 - s_min^2)
+    (a,), (da,) = primals, tangents
+    _, s, vt = jnp.linalg.svd(a, full_matrices=False)
+    v = vt[-1]
+    dg_v = a.T @ (da @ v) + da.T @ (a @ v)
+    rest = vt[:-1]
+    dv = -rest.T @ ((rest @ dg_v) / (s[:-1] ** 2 - s[-1] ** 2))
+    return v, dv
+
+
+def _shift_matrix(n: int, c, s):
+    """S (n, n) with S[i, k] = [z^i] ((z - c)/s)^k."""
+    i = np.arange(n)[:, None]
+    k = np.arange(n)[None, :]
+    binom = np.array([[math.comb(kk, ii) if kk >= ii else 0 for kk in range(n)] for ii in range(n)], dtype=float)
+    power = np.maximum(k - i, 0)
+    return jnp.where(k >= i, binom * (-c) ** power * s ** (-k.astype(float)), 0.0)
+
+
+def _series_power_table(mu, K: int, n_q: int):
+    """Coefficients of m(w)^j, j = 0..K, up to w^(n_q-1), for m(w) = -sum_p mu_p w^(p+1)."""
+    mser = jnp.zeros(n_q, dtype=mu.dtype)
+    n_mu = min(mu.shape[0], n_q - 1)
+    mser = mser.at[1 : n_mu + 1].set(-mu[:n_mu])
+    pows = [jnp.zeros(n_q, dtype=mu.dtype).at[0].set(1.0)]
+    for _ in range(K):
+        pows.append(polymul(pows[-1], mser)[:n_q])
+    return jnp.stack(pows)  # (K+1, n_q)
+
+
+def _moment_rows(mu, L: int, K: int, n_q: int):
+    """Rows over c (L+1, K+1): [w^q] of w^L P(1/w, m(w)) for q = 0..n_q-1."""
+    table = _series_power_table(mu, K, n_q)  # (K+1, n_q)
+    q = np.arange(n_q)[:, None, None]
+    i = np.arange(L + 1)[None, :, None]
+    j = np.arange(K + 1)[None, None, :]
+    qq, jj = np.broadcast_arrays(q - (L - i), j)
+    valid = (qq >= 0) & (qq < n_q)
+    vals = table[jj, np.clip(qq, 0, n_q - 1)]
+    return jnp.where(valid, vals, 0.0).reshape(n_q, -1)
+
+
+def _atom_rows(z0, w0, L: int, K: int):
+    """a_K(z0) = 0 and a_{K-1}(z0) - w0 a_K'(z0) = 0 (pole of m at z0 with residue -w0)."""
+    i = np.arange(L + 1)
+    pw = z0 ** i
+    dpw = jnp.where(i > 0, i * z0 ** np.maximum(i - 1, 0), 0.0)
+    r1 = jnp.zeros((L + 1, K + 1)).at[:, K].set(pw)
+    r2 = jnp.zeros((L + 1, K + 1)).at[:, K - 1].set(pw).at[:, K].add(-w0 * dpw)
+    return jnp.stack([r1.reshape(-1), r2.reshape(-1)])
+
+
+# ---------------------------------------------------------------------------- the problem
+
+
+class _Data(eqx.Module):
+    """What a fit needs from one spectrum, in arrays whose shapes do not depend on its size
+    (so the per-degree compiled code is shared by spectra of every size)."""
+
+    z: Complex[Array, " N"]  # fit points
+    m: Complex[Array, " N"]  # m_emp there
+    pw: Float[Array, " N"]  # 0/1 point weights (0: too close to the cut)
+    log: Bool[Array, ""]
+    lo: Float[Array, ""]  # data interval, in the mode's variable (x or ln x)
+    hi: Float[Array, ""]
+    cz: Float[Array, ""]  # scaled variable zh = (z - cz)/sz
+    sz: Float[Array, ""]
+    w0: Float[Array, ""]  # atom weight at 0 (fraction of exact zeros)
+    tol0: Float[Array, ""]  # zero tolerance
+    mu: Float[Array, " r"]  # moments of the scaled spectrum (lambda - cz)/sz, mu_0 = 1
+    smooth: Float[Array, " G"]  # uniform grid (in x or ln x), Poisson heights, weights
+    eta: Float[Array, " G"]
+    smooth_dx: Float[Array, " G"]
+    mass_emp: Float[Array, ""]  # mass of the data seen at those heights
+    near: Float[Array, " G2"]  # grid resolving near-zero structure, trapezoid weights
+    near_dx: Float[Array, " G2"]
+    check: Float[Array, " C2"]  # finer such grid for the diagnostics
+    check_dx: Float[Array, " C2"]
+
+
+def _widen(lo, hi):
+    width = hi - lo
+    return lo - 0.1 * width, hi + 0.1 * width
+
+
+def _smoothing_grid(lo, hi, log, n: int):
+    """n midpoints uniform in the mode's variable over [lo, hi] widened by 10%, heights 2h (x 2h in log mode), weights."""
+    a, b = _widen(lo, hi)
+    h = (b - a) / n
+    u = a + (jnp.arange(n) + 0.5) * h
+    x = jnp.where(log, jnp.exp(u), u)
+    dx = jnp.where(log, x * h, h)
+    return x, 2.0 * dx, dx
+
+
+def _resolving_grid(lo, hi, log, s0, n: int):
+    """Sorted grid over [lo, hi] widened by 10%, with trapezoid weights.
+
+    Linear mode: n points uniform in x and n uniform in arcsinh(x/s0), resolving structure
+    down to |x| ~ s0 near 0 (a narrow bulk of tiny eigenvalues) and nearly log-spaced
+    elsewhere. Log mode: 2n points uniform in ln x.
+    """
+    a, b = _widen(lo, hi)
+    k = (jnp.arange(n) + 0.5) / n
+    va, vb = jnp.arcsinh(a / s0), jnp.arcsinh(b / s0)
+    x_lin = jnp.sort(jnp.concatenate([a + (b - a) * k, s0 * jnp.sinh(va + (vb - va) * k)]))
+    x_log = jnp.exp(a + (b - a) * (jnp.arange(2 * n) + 0.5) / (2 * n))
+    x = jnp.where(log, x_log, x_lin)
+    gaps = jnp.diff(x)
+    dx = 0.5 * (jnp.concatenate([gaps[:1], gaps]) + jnp.concatenate([gaps, gaps[-1:]]))
+    return x, dx
+
+
+def _auto_log(lam, active, zero, decades: float):
+    """Log mode for a positive spectrum (exact zeros aside) spanning more than `decades` decades."""
+    nonzero = active & ~zero
+    positive = jnp.all(jnp.where(nonzero, lam > 0, True)) & jnp.any(nonzero)
+    lo = jnp.min(jnp.where(nonzero, jnp.abs(lam), jnp.inf))
+    hi = jnp.max(jnp.where(nonzero, jnp.abs(lam), 0.0))
+    return positive & (hi > lo * 10.0**decades)
+
+
+def _spectrum_data(eigs, weights, log: bool | None, eps: float, config: FitConfig) -> _Data:
+    eigs = jnp.asarray(eigs, dtype=jnp.float64)
+    w = jnp.asarray(weights, dtype=jnp.float64)
+    active = w > 0
+    tol0 = zero_tolerance(eigs, w, eps)
+    zero = active & (jnp.abs(eigs) <= tol0)
+    lam = jnp.where(zero, 0.0, eigs)
+    wsum = jnp.sum(w)
+    w0 = jnp.sum(jnp.where(zero, w, 0.0)) / wsum
+    use_log = _auto_log(lam, active, zero, config.log_decades) if log is None else jnp.asarray(bool(log))
+    z, pw = fit_points(lam, w, use_log, config.points)
+    m = empirical_stieltjes(lam, z, w)
+    lo, hi = spectrum_interval(lam, w, use_log)
+    cz = jnp.where(use_log, 0.0, (lo + hi) / 2)
+    sz = jnp.where(use_log, jnp.exp((lo + hi) / 2), (hi - lo) / 2)
+    lamh = (lam - cz) / sz
+    mu = jnp.stack([jnp.sum(w * lamh**k) / wsum for k in range(config.moments + 1)])
+    smooth, eta, smooth_dx = _smoothing_grid(lo, hi, use_log, config.n_grid)
+    mass_emp = jnp.sum(jnp.imag(empirical_stieltjes(lam, smooth + 1j * eta, w)) * smooth_dx) / jnp.pi
+    s0 = jnp.maximum(tol0, jnp.finfo(jnp.float64).tiny)
+    near, near_dx = _resolving_grid(lo, hi, use_log, s0, config.n_grid)
+    check, check_dx = _resolving_grid(lo, hi, use_log, s0, config.n_check)
+    return _Data(z, m, pw, use_log, lo, hi, cz, sz, w0, tol0, mu, smooth, eta, smooth_dx, mass_emp, near, near_dx, check, check_dx)
+
+
+def _transformed(data: _Data, t):
+    """Data of a spectrum at size n0 e^t moved onto the base curve: (zeta, y) = (z + (1 - e^-t)/m, e^t m)."""
+    zeta = data.z + (-jnp.expm1(-t)) / data.m
+    return zeta, jnp.exp(t) * data.m, data.pw
+
+
+class _Problem(eqx.Module):
+    """The conditioned least-squares problem and the loss data of one fit."""
+
+    z: Complex[Array, " N"]
+    m: Complex[Array, " N"]
+    pw: Float[Array, " N"]
+    omega: Float[Array, " N"]
+    design: Float[Array, "twoN p"]
+    proj: Float[Array, "p p"]
+    to_raw: Float[Array, "p p"]
+    smooth: Float[Array, " G"]
+    eta: Float[Array, " G"]
+    smooth_dx: Float[Array, " G"]
+    mass_emp: Float[Array, ""]
+    near: Float[Array, " G2"]
+    near_dx: Float[Array, " G2"]
+    check: Float[Array, " C2"]
+    check_dx: Float[Array, " C2"]
+    w0: Float[Array, ""]
+    shape: tuple[int, int] = eqx.field(static=True)
+
+
+class _Coefficients(eqx.Module):
+    """The trainable curve: coefficients `b` in the conditioned coordinates of the problem."""
+
+    b: Float[Array, " p"]
+
+    def raw(self, problem: _Problem) -> Float[Array, "Lp1 Kp1"]:
+        """Raw coefficients c = T Pi b (not normalised: the branch does not see the scale)."""
+        return (problem.to_raw @ (problem.proj @ self.b)).reshape(problem.shape)
+
+
+def _build_problem(base: _Data, extra: tuple, deg: tuple[int, int], config: FitConfig):
+    L, K = deg
+    p = (L + 1) * (K + 1)
+    z = jnp.concatenate([base.z] + [e[0] for e in extra])
+    m = jnp.concatenate([base.m] + [e[1] for e in extra])
+    pw = jnp.concatenate([base.pw] + [e[2] for e in extra])
+    # scaled variables: zh = (z - cz)/sz, mh = sz m (the transform of the rescaled spectrum)
+    cz, sz = base.cz, base.sz
+    zh = (z - cz) / sz
+    mh = sz * m
+    rw = jnp.sqrt(pw)
+    prod = (zh[:, None, None] ** np.arange(L + 1)[:, None] * mh[:, None, None] ** np.arange(K + 1)).reshape(z.shape[0], p)
+    # each equation relative to the size of its terms (balances decades in log mode)
+    rownorm = jnp.sqrt(jnp.sum(jnp.abs(prod) ** 2, axis=1))
+    prod = prod * (rw / rownorm)[:, None]
+    stacked = jnp.concatenate([prod.real, prod.imag], axis=0)
+    colscale = jnp.max(jnp.abs(stacked), axis=0)
+    design = stacked / colscale
+    tmap = jnp.diag(1.0 / colscale)  # scaled-monomial coefficients = tmap @ b
+    # constraints in scaled-monomial coordinates
+    rows = jnp.concatenate([_moment_rows(base.mu, L, K, config.moments + 2), _atom_rows(-cz / sz, base.w0, L, K)])
+    active = jnp.concatenate([jnp.ones(config.moments + 2, dtype=bool), jnp.full((2,), base.w0 > 0)])
+    bmat = rows @ tmap
+    bmat = bmat / jnp.linalg.norm(bmat, axis=1, keepdims=True)
+    bmat = jnp.where(active[:, None], bmat, 0.0)
+    gram = bmat @ bmat.T + jnp.diag(jnp.where(active, 0.0, 1.0))
+    proj = jnp.eye(p) - bmat.T @ jnp.linalg.solve(gram, bmat)
+    to_raw = jnp.kron(_shift_matrix(L + 1, cz, sz), jnp.diag(sz ** np.arange(K + 1))) @ tmap
+    # loss weights: inverse of the sampling variance of m_emp, Var ~ Im m / (n Im z), normalised
+    inv_var = pw * jnp.imag(z) / jnp.imag(m)
+    omega = inv_var / jnp.sum(inv_var * jnp.abs(m) ** 2)
+    problem = _Problem(
+        z, m, pw, omega, design, proj, to_raw, base.smooth, base.eta, base.smooth_dx, base.mass_emp,
+        base.near, base.near_dx, base.check, base.check_dx, base.w0, (L + 1, K + 1),
+    )
+    # closed form: smallest right singular vector of [A P; rho (I - P)]
+    rho = 2.0 * jnp.linalg.norm(design) + 1.0
+    v = _min_singular_vector(jnp.concatenate([design @ proj, rho * (jnp.eye(p) - proj)], axis=0))
+    v = proj @ v
+    v = v / jnp.linalg.norm(v)
+    residual = jnp.linalg.norm(design @ v) / jnp.linalg.norm(design) * np.sqrt(p)
+    return problem, v, residual
+
+
+# ---------------------------------------------------------------------------- loss and refinement

@@ -1,0 +1,278 @@
+r"""Refinement of a curve fit: the branch-aware loss, optax L-BFGS in whitened coordinates, Newton
+polish with the exact Hessian, and the implicit derivative of the minimiser (see the docstring of `_fit.py`).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ._branch import stieltjes_branch
+from ._custom_types import Array, Float
+from ._fit_config import FitConfig, FitDiagnostics
+from ._fit_problem import _build_problem, _Coefficients, _Data, _Problem, _spectrum_data
+from ._poly import polyval2
+
+
+def _branch_points(problem: _Problem):
+    """All points where the loss reads the branch: fit points, the smoothing grid, just above the resolving grid."""
+    return jnp.concatenate([problem.z, problem.smooth + 1j * problem.eta, problem.near + 0.05j * problem.near_dx])
+
+
+def _tracked(c, problem: _Problem, config: FitConfig):
+    """Physical branch at the loss points by the tracker, as data (no derivative through its loop)."""
+    m, status = stieltjes_branch(jax.lax.stop_gradient(c), jax.lax.stop_gradient(_branch_points(problem)), config.tracker)
+    return jax.lax.stop_gradient(m), status
+
+
+def _on_curve(c, z, m_star):
+    r"""Two Newton steps on $P(z, \cdot\,; c) = 0$ from the tracked root $m^*$.
+
+    At $c$ where $m^*$ is the root they return $m^*$; as functions of $(c, z)$ they agree with
+    the branch to fourth order, so their first and second derivatives are the
+    implicit-function-theorem derivatives ($dm = -(P_c\,dc + P_z\,dz)/P_m$ and its derivative).
+    """
+    m = m_star
+    for _ in range(2):
+        pm = polyval2(c, z, m, 0, 1)
+        m = m - polyval2(c, z, m) / jnp.where(pm == 0, 1.0, pm)
+    return m
+
+
+def _loss_terms(b, m_star, problem: _Problem, config: FitConfig):
+    c = _Coefficients(b).raw(problem)
+    m = _on_curve(c, _branch_points(problem), m_star)
+    n, g = problem.z.shape[0], problem.smooth.shape[0]
+    mz, ms, m0 = m[:n], m[n : n + g], m[n + g :]
+    mismatch = jnp.sum(problem.omega * jnp.abs(mz - problem.m) ** 2)
+    mass = jnp.sum(jnp.imag(ms) * problem.smooth_dx) / jnp.pi
+    negative = jnp.sum(jnp.maximum(-jnp.imag(m0), 0.0) * problem.near_dx) / jnp.pi
+    loss = mismatch + config.density_penalty * negative**2 + config.mass_penalty * (mass - problem.mass_emp) ** 2
+    return loss, mismatch
+
+
+def _hessian(b, m, problem: _Problem, config: FitConfig):
+    r"""Exact Hessian of the loss in b, in closed form.
+
+    $P$ is linear in $c = M b$ ($M = T\Pi$), so on the curve $m_a = -P_a/P_m$ and
+    $m_{ab} = -(\partial_m P_a\, m_b + \partial_m P_b\, m_a + P_{mm} m_a m_b)/P_m$ with
+    $P_a = z^{i_a} m^{j_a}$; each loss term is a smooth function of these.
+    """
+    c = _Coefficients(b).raw(problem)
+    z = _branch_points(problem)
+    L1, K1 = problem.shape
+    i = np.repeat(np.arange(L1), K1)
+    j = np.tile(np.arange(K1), L1)
+    mono = z[:, None] ** i * m[:, None] ** j
+    dmono = z[:, None] ** i * (j * m[:, None] ** np.maximum(j - 1, 0))
+    pm = polyval2(c, z, m, 0, 1)
+    pmm = polyval2(c, z, m, 0, 2)
+    Mmat = problem.to_raw @ problem.proj
+    u = -mono / pm[:, None]  # dm/dc
+    jac = u @ Mmat  # dm/db
+    du = dmono @ Mmat  # d(P_m)/db contributions
+    jm = jac
+
+    def second(weights):
+        # sum_k weights_k d2m_k/db2 (weights complex), = M^T S M with S_k = -(d u^T + u d^T + P_mm u u^T)/P_m
+        wk = weights / pm
+        a = -(du * wk[:, None]).T @ jm
+        return a + a.T - (jm * (wk * pmm)[:, None]).T @ jm
+
+    n, g = problem.z.shape[0], problem.smooth.shape[0]
+    mz, ms, m0 = m[:n], m[n : n + g], m[n + g :]
+    jz, js, j0 = jm[:n], jm[n : n + g], jm[n + g :]
+    n_near = problem.near.shape[0]
+    omega = problem.omega
+    r = mz - problem.m
+    h_mis = 2 * jnp.real((jz * omega[:, None]).T @ jnp.conj(jz))
+    h_mis = h_mis + 2 * jnp.real(second(jnp.concatenate([omega * jnp.conj(r), jnp.zeros(m.shape[0] - n)])))
+    wdx = problem.smooth_dx / jnp.pi
+    mass = jnp.sum(jnp.imag(ms) * wdx)
+    d_mass = jnp.imag(js).T @ wdx
+    h_mass_m = jnp.imag(second(jnp.concatenate([jnp.zeros(n), wdx, jnp.zeros(n_near)]).astype(jnp.complex128)))
+    h_mass = 2 * (jnp.outer(d_mass, d_mass) + (mass - problem.mass_emp) * h_mass_m)
+    act = (jnp.imag(m0) < 0) * problem.near_dx / jnp.pi
+    neg = jnp.sum(-jnp.imag(m0) * act)
+    d_neg = -jnp.imag(j0).T @ act
+    h_neg_m = -jnp.imag(second(jnp.concatenate([jnp.zeros(n + g), act]).astype(jnp.complex128)))
+    h_neg = 2 * (jnp.outer(d_neg, d_neg) + neg * h_neg_m)
+    return h_mis + config.mass_penalty * h_mass + config.density_penalty * h_neg
+
+
+def _newton_system(b, m, problem: _Problem, sg_problem: _Problem, config: FitConfig):
+    """Gradient (differentiable in the data through `problem`) and regularised Hessian (stopped) at a normalised b.
+
+    The gauge terms $\\tfrac\\gamma2(\\|b\\|^2-1)^2 + \\tfrac\\gamma2\\|(I-\\Pi)b\\|^2$ vanish with their
+    gradient at a normalised constrained b, but fix the scale and the constrained-out
+    directions, where the loss is flat. The Hessian is shifted to be positive definite.
+    """
+    h = jax.lax.stop_gradient(_hessian(b, m, sg_problem, config))
+    gamma = jnp.maximum(jnp.trace(h) / b.shape[0], 1e-300)
+    eye = jnp.eye(b.shape[0])
+    h = h + gamma * (2 * jnp.outer(b, b) + eye - sg_problem.proj)
+    lam_min = jnp.linalg.eigvalsh(h)[0]
+    h = h + jnp.maximum(0.0, 1e-8 * gamma - lam_min) * eye
+    g = jax.grad(lambda bb: _loss_terms(bb, m, problem, config)[0])(b) + gamma * (eye - problem.proj) @ b
+    return g, h
+
+
+class _Whitened(eqx.Module):
+    """The trainable curve: coefficients y in coordinates whitened by the Hessian at the start, b = b0 + W y."""
+
+    y: Float[Array, " p"]
+    b0: Float[Array, " p"]
+    w: Float[Array, "p p"]
+
+    @property
+    def b(self):
+        return self.b0 + self.w @ self.y
+
+
+def _refine(b0, problem: _Problem, config: FitConfig):
+    """`config.steps` optax L-BFGS steps (zoom line search), then `config.polish` Newton steps (no derivatives).
+
+    The optimiser trains the leaf `y` of a [`_Whitened`][] module (split off by
+    `eqx.partition`): coordinates in which the loss Hessian at the closed-form start is the
+    identity, so the first step is a Newton step and L-BFGS converges in a few. Each step
+    refreshes the tracked branch (one `lax.scan`, so the tracker is traced once). Returns
+    the last iterate and the loss at every iterate (index 0: the closed-form start).
+    """
+    problem = jax.lax.stop_gradient(problem)
+    b0 = jax.lax.stop_gradient(b0)
+    m0, _ = _tracked(_Coefficients(b0).raw(problem), problem, config)
+    _, h0 = _newton_system(b0, m0, problem, problem, config)
+    evals, evecs = jnp.linalg.eigh(h0)
+    model = _Whitened(jnp.zeros_like(b0), b0, evecs / jnp.sqrt(evals))
+    spec = eqx.tree_at(lambda mdl: mdl.y, jax.tree_util.tree_map(lambda _: False, model), replace=True)
+    params, static = eqx.partition(model, spec)
+    opt = optax.lbfgs()
+
+    def loss_fn(p, m_star):
+        b = eqx.combine(p, static).b
+        return _loss_terms(b / jnp.linalg.norm(b), m_star, problem, config)[0]
+
+    def step(carry, k):
+        p, state = carry
+        b = eqx.combine(p, static).b
+        b = b / jnp.linalg.norm(b)
+        m_star, _ = _tracked(_Coefficients(b).raw(problem), problem, config)
+        value, grads = jax.value_and_grad(loss_fn)(p, m_star)
+        upd, new_state = opt.update(grads, state, p, value=value, grad=grads, value_fn=lambda q: loss_fn(q, m_star))
+        p_opt = optax.apply_updates(p, upd)
+        g, h = _newton_system(b, m_star, problem, problem, config)
+        b_newton = b - jnp.linalg.solve(h, g)
+        y_newton = jnp.linalg.solve(model.w, b_newton - b0)
+        p_newton = eqx.filter(eqx.tree_at(lambda mdl: mdl.y, model, y_newton), spec)
+        p = jax.tree_util.tree_map(lambda a, n: jnp.where(k < config.steps, a, n), p_opt, p_newton)
+        return (p, new_state), value
+
+    n = config.steps + config.polish
+    (params, _), losses = jax.lax.scan(step, (params, opt.init(params)), jnp.arange(n))
+    b = problem.proj @ eqx.combine(params, static).b
+    return b / jnp.linalg.norm(b), losses
+
+
+def _implicit(b_star, m_star, problem: _Problem, config: FitConfig):
+    r"""`b_star` as value, with the derivative of the minimiser: $db = -H^{-1}\,\partial g(b^*; \text{data})$.
+
+    The implicit function theorem on the stationarity $g(b^*(\theta); \theta) = 0$; the
+    optimiser's iterations are never differentiated.
+    """
+    b_star = jax.lax.stop_gradient(b_star)
+    g, h = _newton_system(b_star, jax.lax.stop_gradient(m_star), problem, jax.lax.stop_gradient(problem), config)
+    step = -jnp.linalg.solve(h, g)
+    return b_star + step - jax.lax.stop_gradient(step)
+
+
+def _sign_fixed(c):
+    flat = c.reshape(-1)
+    return c * jnp.sign(flat[jnp.argmax(jnp.abs(flat))])
+
+
+def _evaluate(b, problem: _Problem, config: FitConfig):
+    """Loss, diagnostics and the tracked branch at the loss points of the curve b (one tracker call)."""
+    c = _Coefficients(b).raw(problem)
+    pts = jnp.concatenate([_branch_points(problem), problem.check + 0j])
+    m_all, status = stieltjes_branch(c, pts, config.tracker)
+    n_loss = pts.shape[0] - problem.check.shape[0]
+    m_star, m0 = m_all[:n_loss], m_all[n_loss:]
+    loss, _ = _loss_terms(b, m_star, problem, config)
+    n = problem.z.shape[0]
+    rel = jnp.abs(m_star[:n] - problem.m) ** 2 / jnp.abs(problem.m) ** 2
+    mismatch = jnp.sqrt(jnp.sum(problem.pw * rel) / jnp.sum(problem.pw))
+    im = jnp.imag(m0) / jnp.pi
+    # the atom at 0 is the one the curve was built to carry (a missing pole shows up as missing mass)
+    mass = jnp.sum(jnp.maximum(im, 0.0) * problem.check_dx) + problem.w0
+    negative = jnp.sum(jnp.maximum(-im, 0.0) * problem.check_dx)
+    counted = jnp.concatenate([problem.pw > 0, jnp.ones(pts.shape[0] - n, dtype=bool)])
+    failures = jnp.sum(counted & (status != 0))
+    return (loss, mismatch, failures, mass, negative), m_star
+
+
+def _fit_core(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitConfig):
+    problem, b0, residual = _build_problem(base, extra, deg, config)
+    sg_problem = jax.lax.stop_gradient(problem)
+    b1 = _refine(b0, problem, config)[0] if config.steps + config.polish > 0 else jax.lax.stop_gradient(b0)
+    both = jax.lax.stop_gradient(jnp.stack([b0, b1]))
+    (loss, mismatch, failures, mass, negative), m_star = jax.vmap(lambda b: _evaluate(b, sg_problem, config))(both)
+    refined = jnp.isfinite(loss[1]) & (loss[1] <= loss[0]) & (failures[1] <= failures[0])
+    if config.steps + config.polish > 0:
+        b = jnp.where(refined, _implicit(b1, m_star[1], problem, config), b0)
+    else:
+        b = b0
+    pick = jnp.where(refined, 1, 0)
+    c = _Coefficients(b).raw(problem)
+    c = _sign_fixed(c / jnp.linalg.norm(c))
+    diag = FitDiagnostics(
+        deg=deg,
+        log=base.log,
+        atom_weight=base.w0,
+        zero_tolerance=base.tol0,
+        residual=residual,
+        mismatch_start=mismatch[0],
+        mismatch=mismatch[pick],
+        loss_start=loss[0],
+        loss=loss[pick],
+        refined=refined,
+        branch_failures=failures[pick],
+        mass=mass[pick],
+        negative_mass=negative[pick],
+    )
+    return c, jnp.asarray(n0, dtype=jnp.float64), diag
+
+
+# ---------------------------------------------------------------------------- public API
+
+_data_jit = eqx.filter_jit(_spectrum_data)
+_core_jit = eqx.filter_jit(_fit_core)
+
+
+def _newton_to_curve(c, z, y, steps: int = 12):
+    """The root of P(z, .) reached by Newton from y (the nearest branch to the data)."""
+    m = y
+    for _ in range(steps):
+        pm = polyval2(c, z, m, 0, 1)
+        step = polyval2(c, z, m) / jnp.where(pm == 0, 1.0, pm)
+        m = m - jnp.where(jnp.isfinite(step), step, 0.0)
+    return m
+
+
+@eqx.filter_jit
+def _scores(base: _Data, validation: tuple, deg: tuple[int, int], config: FitConfig):
+    """Relative RMS distances between the closed-form curve and (a) the data at the fit points,
+    (b) the nested smaller spectra moved onto the base curve by the exact compression map."""
+    problem, b, _ = _build_problem(base, (), deg, config)
+    c = _Coefficients(b).raw(problem)
+
+    def distance(z, y, pw):
+        m = _newton_to_curve(c, z, y)
+        score = jnp.sqrt(jnp.sum(pw * jnp.abs(m - y) ** 2 / jnp.abs(y) ** 2) / jnp.sum(pw))
+        return jnp.where(jnp.isfinite(score), score, jnp.inf)
+
+    fit_score = distance(base.z, base.m, base.pw)
+    if not validation:
+        return fit_score, fit_score
+    held = [jnp.concatenate([v[i] for v in validation]) for i in range(3)]
+    return fit_score, distance(*held)

@@ -1,0 +1,214 @@
+r"""The model choice of [`predict`][] and [`eigvalsh`][]: candidates in, a checked law and a [`Report`][] out.
+
+Candidates, in order: algebraic curves of automatic degrees (simplest first, see
+[`fit_with_diagnostics`][]) or of the given degrees; then, for [`Free`][] decompression, the free
+Lévy–Khintchine law ([`fit_levy`][], with the diagonal profile when the matrix is given). Each is
+decompressed to size $n$ on a grid covering its support and **checked**: no failed grid point,
+unit mass and the exact moments at size $n$ (see [`Spectrum.moment_errors`][]) within `CHECK_TOL`.
+The first candidate that passes is returned; the report lists every candidate with its figures
+and why it was chosen or passed over. A matrix with zero rows is the direct sum $0_k \oplus B$
+([`ZeroRows`][]): the candidates model $B$.
+"""
+
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._curve_solve import CurveSolver
+from ._custom_types import Array, ArrayLike, Float, Shaped
+from ._fit import curve_candidates, fit_with_diagnostics
+from ._fit_config import FitConfig
+from ._inputs import _check_deg, _check_spectrum, _parse_inputs
+from ._kinds import AbstractDecompression, Free
+from ._law import AbstractSpectralLaw
+from ._levy_fit import LevyConfig, fit_levy
+from ._results import RESULTS, failed
+from ._spectrum import Spectrum
+from ._x64 import check_x64
+from ._zero_rows import ZeroRows, zero_rows
+
+CHECK_TOL = 1e-2  # mass and moment errors of a prediction that left the physical branch (see Spectrum.moment_errors)
+
+
+@dataclasses.dataclass(frozen=True)
+class CandidateReport:
+    """One candidate model: what it is, its check figures at size $n$, and the verdict."""
+
+    model: str
+    score: float | None = None  # validation score of the curve fit (automatic degrees)
+    failed_points: int | None = None
+    mass: float | None = None
+    moment_error: float | None = None  # max |e_k|, standard units
+    verdict: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """Why [`predict`][] chose its model: every candidate, its figures, the verdict."""
+
+    chosen: str
+    candidates: tuple[CandidateReport, ...]
+    zero_rows: int = 0
+
+    def __str__(self) -> str:
+        head = f"chosen: {self.chosen}" + (f" (plus {self.zero_rows} zero rows kept as a fixed atom at 0)" if self.zero_rows else "")
+        rows = [f"  {'model':32s} {'score':>9s} {'failed':>6s} {'mass':>8s} {'moments':>8s}  verdict"]
+        fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+        for c in self.candidates:
+            rows.append(
+                f"  {c.model:32s} {fmt(c.score, '9.2e')} {fmt(c.failed_points, '6d')} {fmt(c.mass, '8.4f')} {fmt(c.moment_error, '8.2g')}  {c.verdict}"
+            )
+        return "\n".join([head, *rows])
+
+
+def _check(spec: Spectrum) -> tuple[str | None, dict]:
+    """What is wrong with a prediction (failed points, mass, moments), or None; and its figures."""
+    bad = np.asarray(failed(spec.result))
+    figures: dict[str, Any] = dict(failed_points=int(bad.sum()))
+    if bad.any():
+        flat = np.flatnonzero(bad.reshape(-1))
+        codes = np.asarray(spec.result._value).reshape(-1)[flat]
+        firsts = flat[np.unique(codes, return_index=True)[1]]
+        msgs = [RESULTS[jax.tree.map(lambda v: jnp.reshape(v, (-1,))[k], spec.result)] for k in firsts]
+        return f"{int(bad.sum())} grid points failed ({' / '.join(msgs)})", figures
+    mass = float(spec.mass())
+    figures["mass"] = mass
+    err = float(np.max(np.abs(np.asarray(spec.moment_errors()))))
+    figures["moment_error"] = err
+    if not abs(mass - 1.0) <= CHECK_TOL:
+        return f"total mass {mass:.4f} instead of 1 (the law left the physical branch, or the grid misses part of the support)", figures
+    if not err <= CHECK_TOL:
+        return f"moments miss the exact ones by {err:.2g} standard units (the law left the physical branch, or the grid misses part of the support)", figures
+    return None, figures
+
+
+def _name(law: AbstractSpectralLaw | None, deg=None) -> str:
+    if deg is not None:
+        return f"SpectralCurve{tuple(deg)}"
+    scales = getattr(law, "scales", None)
+    return type(law).__name__ + (" + diagonal profile" if scales is not None else "")
+
+
+def _candidates(x, inputs, matrix, kind, deg, log, weights, fit_config, levy_config) -> Iterator[tuple[str, float | None, AbstractSpectralLaw | None, str]]:
+    """`(name, score, law or None, why not tried)` in the order they are tried."""
+    if deg is not None:
+        curve, _ = fit_with_diagnostics(x, deg, inputs.n0, log=log, weights=weights, config=fit_config)
+        yield _name(curve, deg), None, curve, ""
+        return
+    for cand in curve_candidates(inputs, log, fit_config):
+        if cand.curve is None or cand.diagnostics is None:
+            yield _name(None, cand.deg), cand.score, None, "not refined (score off the plateau, or max_tries reached)"
+        elif not bool(cand.diagnostics.valid):
+            yield _name(None, cand.deg), cand.score, None, "refined curve has no valid physical branch"
+        else:
+            yield _name(None, cand.deg), cand.score, cand.curve, ""
+    if not isinstance(kind, Free):
+        return
+    if matrix is not None:  # keeps the diagonal profile
+        law = fit_levy(matrix, inputs.n0, config=levy_config)
+    else:
+        law = fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)
+    yield _name(law), None, law, ""
+
+
+def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, grid_size, solver) -> tuple[Spectrum, Report]:
+    zero = zero_rows(x) if not isinstance(x, (Mapping, list, tuple)) else None
+    m_all = m_rest = None
+    if zero is not None:
+        if n0 is not None and float(n0) != zero.size:
+            raise ValueError(f"a matrix input has n0 = its size ({zero.size}); drop n0 or pass n0={zero.size}.")
+        keep = ~zero
+        m_all = zero.size
+        m_rest = int(keep.sum())
+        x = np.asarray(x)[np.ix_(keep, keep)]
+        kind = kind.without_rows(m_rest / m_all)
+    inputs = _parse_inputs(x, n0, weights, fit_config)
+    for s in (inputs.base,) + inputs.joint + inputs.nested:
+        _check_spectrum(s, deg if s is inputs.base else None, log)
+    matrix = None
+    if not isinstance(x, (Mapping, list, tuple)) and np.ndim(np.asarray(x)) == 2 and weights is None:
+        matrix = np.asarray(x)
+    if n < inputs.n0 * (1 - 1e-12) if m_all is None else n < m_all:
+        raise ValueError(f"n = {n} is smaller than the observed size n0 = {m_all or inputs.n0:g}; decompression only grows the matrix (pass n >= n0).")
+    reports = []
+    for name, score, law, why in _candidates(x, inputs, matrix, kind, deg, log, weights, fit_config, levy_config):
+        if law is None:
+            reports.append(CandidateReport(name, score, verdict=f"passed over: {why}"))
+            continue
+        if m_all is not None and m_rest is not None:
+            law = ZeroRows(law, 1.0 - m_rest / m_all, m_all)
+        grid = law.grid(kind, float(n), grid_size, solver)
+        spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), float(n), solver)
+        problem, figures = _check(spec)
+        if problem is None:
+            reports.append(CandidateReport(name, score, verdict="chosen", **figures))
+            return spec, Report(name, tuple(reports), 0 if zero is None else int(zero.sum()))
+        reports.append(CandidateReport(name, score, verdict=f"passed over: {problem}", **figures))
+    report = Report("none", tuple(reports), 0 if zero is None else int(zero.sum()))
+    raise ValueError(
+        f"no candidate model passed its check at n = {n}:\n{report}\n"
+        + ("Try deg=None (automatic degrees) or other degrees." if deg is not None else "Check that the eigenvalues come from one symmetric matrix, or fit and decompress a model yourself.")
+    )
+
+
+def predict(
+    x: Shaped[ArrayLike, "..."] | Mapping | Sequence,
+    n: int,
+    kind: AbstractDecompression = Free(),
+    *,
+    deg: tuple[int, int] | None = None,
+    n0: float | None = None,
+    log: bool | None = None,
+    weights: Float[ArrayLike, " m"] | None = None,
+    fit_config: FitConfig = FitConfig(),
+    levy_config: LevyConfig = LevyConfig(),
+    grid_size: int = 1024,
+    solver: CurveSolver = CurveSolver(),
+    return_report: bool = False,
+) -> Spectrum | tuple[Spectrum, Report]:
+    r"""The checked default pipeline: the [`Spectrum`][] at size $n$ predicted from a small matrix.
+
+    `x`: the eigenvalues `(m,)` of an $m \times m$ principal submatrix, the symmetric matrix
+    itself `(m, m)` (then its nested submatrices validate the degrees, its zero rows are kept as a
+    fixed atom and its diagonal profile serves the Lévy–Khintchine law), or eigenvalues of several
+    nested sizes `{size: eigs}`. `deg`, `n0`, `log`, `weights`, `fit_config`: as in [`fit`][];
+    `levy_config`: as in [`fit_levy`][]; `kind`: [`Free`][]`()` or [`Deformed`][]`(ratio)`.
+
+    Candidates are tried in order and the first whose prediction passes its check is returned
+    (see the module docstring of `_select.py`): no failed grid point, unit mass and the exact
+    moments at size $n$ within 1e-2. `return_report=True` also returns the [`Report`][] of every
+    candidate. No candidate passing raises `ValueError` with that report. Plain Python (the
+    model choice looks at the data); for batches and `grad`, call [`fit`][] and [`decompress`][]
+    with fixed degrees.
+    """
+    check_x64()
+    n = _check_n(n)
+    if deg is not None:
+        deg = _check_deg(deg)
+    spec, report = _choose(x, n, kind, deg, n0, log, weights, fit_config, levy_config, int(grid_size), solver)
+    return (spec, report) if return_report else spec
+
+
+def eigvalsh(
+    x: Shaped[ArrayLike, "..."] | Mapping | Sequence,
+    n: int,
+    kind: AbstractDecompression = Free(),
+    **options,
+) -> Float[Array, " n"]:
+    r"""Predicted eigenvalues of the $n \times n$ matrix from a small one: `predict(x, n, kind, **options).eigvalsh(n)`,
+    the $n$ quantiles $Q((k - \frac12)/n)$ of the predicted law (atoms included; a matrix's zero rows
+    keep their share of zeros). Same arguments as [`predict`][]."""
+    n = _check_n(n)
+    spec = predict(x, n, kind, **options)
+    assert isinstance(spec, Spectrum)
+    return spec.eigvalsh(n)
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float, np.floating)) or not np.isfinite(n) or int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer matrix size (>= the observed size); got {n!r}.")
+    return int(n)
