@@ -153,7 +153,7 @@ def _support_rug(ax, x, rho, label: bool = True):
     for k, (i, j) in enumerate(zip(starts, stops)):
         lo = 0.5 * (x[i - 1] + x[i]) if i > 0 else x[i]  # half a grid step out: a one-point bulk stays visible
         hi = 0.5 * (x[j] + x[j + 1]) if j + 1 < x.size else x[j]
-        ax.fill_between([lo, hi], 0.0, 0.025, transform=trans, color="C3", alpha=0.5, lw=0, label="support (bulks)" if k == 0 and label else None, gid="support")
+        ax.fill_between([lo, hi], 0.0, 0.012, transform=trans, color="C3", alpha=0.35, lw=0, zorder=0.5, label="support (bulks)" if k == 0 and label else None, gid="support")
 
 
 def _stems(ax, pos, w, xs=None):

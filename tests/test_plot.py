@@ -59,6 +59,7 @@ def test_density_and_atoms(spec):
     assert any("0.5 at 0" in t.get_text() for t in twin.texts)
     assert len(ax.patches) == 40 + 1  # the truth's 40 bars and the observed step outline
     assert ax.get_title() == "MP"
+    assert len([c for c in ax.collections if c.get_gid() == "support"]) == 1  # one bulk, marked along the bottom
     labels = [t.get_text() for t in twin.get_legend().get_texts()]
     assert any("observed" in lb for lb in labels) and any("true" in lb for lb in labels) and any("atoms" in lb for lb in labels)
 
