@@ -13,16 +13,18 @@ from freedecomp_jax._cli import main
 from freedecomp_jax._plot import _trapz
 
 needs_matplotlib = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="--plot needs matplotlib (the plot extra)")
-M, N = 300, 1200
+M, N = 1000, 4000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# Fixed degrees and a small grid keep the compiled programs few and shared between the tests
-# (the automatic choice compiles every candidate); the default path runs in the subprocess test.
-FAST = ["--deg", "1,2", "--grid-size", "256", "--no-cache"]
+# Fixed degrees (the automatic choice compiles every candidate; the default path runs in the
+# slow subprocess test), m = 1000 eigenvalues and the default 1024-point grid: the compiled
+# programs are those of tests/test_spectrum.py's predict(eigs, 8000, deg=(1, 2)) and of
+# tests/test_plot.py, so in a whole-suite run they are compiled once.
+FAST = ["--deg", "1,2", "--no-cache"]
 
 
 @pytest.fixture(scope="module")
 def wishart():
-    """A 300 x 300 Wishart matrix X X^T / q (aspect ratio 0.1; 0.4 at n = 4m) and its eigenvalues."""
+    """A 1000 x 1000 Wishart matrix X X^T / q (aspect ratio 0.1; 0.4 at n = 4m) and its eigenvalues."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((M, 10 * M))
     a = x @ x.T / (10 * M)
@@ -34,7 +36,7 @@ def _check_outputs(tmp_path, out, plot, m=M, n=N):
         eig = z["eigenvalues"]
         assert eig.shape == (n,)
         assert np.all(np.isfinite(eig)) and np.all(np.diff(eig) >= 0)
-        assert z["x"].shape == z["density"].shape == (256,)
+        assert z["x"].shape == z["density"].shape == (1024,)
         assert np.all(z["density"] >= 0) and _trapz(z["density"], z["x"]) == pytest.approx(1.0, abs=1e-2)
         assert int(z["n"]) == n
         assert z["atom_positions"].shape == z["atom_weights"].shape
@@ -75,7 +77,7 @@ def test_predict_matrix_file(tmp_path, wishart, capsys):
     path = tmp_path / "matrix.npy"
     np.save(path, a)
     out, plot = tmp_path / "pred.npz", tmp_path / "pred.png"
-    assert main(["predict", str(path), "--n", "1.2e3", "--out", str(out), "--plot", str(plot), *FAST]) == 0
+    assert main(["predict", str(path), "--n", "4e3", "--out", str(out), "--plot", str(plot), *FAST]) == 0
     _check_outputs(tmp_path, out, plot)
     assert json.loads(out.with_suffix(".json").read_text())["input"]["kind"] == "matrix"
     assert "matrix" in capsys.readouterr().out
@@ -125,7 +127,7 @@ def test_bad_files(tmp_path, case, capsys):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("n, message", [("abc", "integer"), ("1.5", "integer"), ("100", "smaller than the observed size m = 300")])
+@pytest.mark.parametrize("n, message", [("abc", "integer"), ("1.5", "integer"), ("100", "smaller than the observed size m = 1000")])
 def test_bad_sizes(tmp_path, wishart, n, message, capsys):
     path = tmp_path / "eigs.npy"
     np.save(path, wishart[1])
@@ -160,7 +162,7 @@ def test_ntk_any_size(tmp_path, monkeypatch, capsys):
 
     def stub(eigs, n, **kw):
         seen["m"], seen["n"] = len(eigs), n
-        return fdj.decompress(D.MarchenkoPastur(0.25).curve(len(eigs)), np.linspace(-0.5, 6.5, 256), n)
+        return fdj.decompress(D.MarchenkoPastur(0.25).curve(len(eigs)), np.linspace(-0.5, 6.5, 1024), n)
 
     monkeypatch.setattr(fdj, "predict", stub)
     monkeypatch.chdir(tmp_path)

@@ -14,9 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 N0, N = 1000, 8000  # Marchenko-Pastur 0.25 -> 2: an atom of weight 1/2 at 0 is born
-# 256 grid points, one size or 12 sizes, degrees (1, 2): the same compiled programs as the
-# command line's tests (tests/test_cli.py), so the two files share their compilation.
-X = np.linspace(-0.5, 6.5, 256)
+# 1024 grid points, one size, degrees (1, 2): the same compiled programs as the command line's
+# tests (tests/test_cli.py), so the two files share their compilation.
+X = np.linspace(-0.5, 6.5, 1024)
 
 
 @pytest.fixture(scope="module")
