@@ -297,11 +297,10 @@ def _write(spec, summary: dict, args, eigenvalues):
         out.with_suffix(".json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
 
-def _eigenvalues(spec, n: int, args, needed: bool):
+def _eigenvalues(spec, n: int):
+    """The n predicted eigenvalues, or None (said on stdout) above MAX_EIGENVALUES."""
     import numpy as np
 
-    if not needed:
-        return None
     if n > MAX_EIGENVALUES:
         print(
             f"n = {n:,} > {MAX_EIGENVALUES:,}: the {n:,} eigenvalues are not written ({8 * n / 1e9:.1f} GB); "
@@ -313,30 +312,26 @@ def _eigenvalues(spec, n: int, args, needed: bool):
 
 
 def _plot(spec, path, observed, truth, log_axis: bool):
+    """Density panel and edges panel, saved to `path` (a bare matplotlib Figure: no pyplot, no backend switch)."""
     import numpy as np
 
     with _Stage(f"plotting to {path}"):
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         from ._plot import plot_edges, plot_spectrum
 
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]})
+        fig = Figure(figsize=(13, 4.8))
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+        plot_spectrum(spec, ax=ax1, observed=observed, truth=truth, log=log_axis)
+        n0, n = float(np.asarray(spec.curve.n0)), float(np.asarray(spec.size))
+        sizes = np.geomspace(n0, n, 12) if n > n0 else np.array([n])
         try:
-            plot_spectrum(spec, ax=ax1, observed=observed, truth=truth, log=log_axis)
-            n0, n = float(np.asarray(spec.curve.n0)), float(np.asarray(spec.size))
-            sizes = np.geomspace(n0, n, 12) if n > n0 else np.array([n])
-            try:
-                plot_edges(spec, sizes, ax=ax2)
-            except Exception as err:  # the density panel is the main one
-                log.warning("no edges panel: %s", str(err).splitlines()[0] if str(err) else type(err).__name__)
-                ax2.set_axis_off()
-            fig.tight_layout()
-            fig.savefig(path, dpi=120)
-        finally:
-            plt.close(fig)
+            plot_edges(spec, sizes, ax=ax2)
+        except Exception as err:  # the density panel is the main one
+            log.warning("no edges panel: %s", str(err).splitlines()[0] if str(err) else type(err).__name__)
+            ax2.set_axis_off()
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
 
 
 def _cache(args):
@@ -363,7 +358,7 @@ def _cmd_predict(args) -> int:
     summary["grid_size"] = int(args.grid_size)
     print(format_summary(summary, f"the {'matrix' if kind == 'matrix' else 'eigenvalues'} in {args.file}", m))
     if args.out:
-        _write(spec, summary, args, _eigenvalues(spec, n, args, needed=True))
+        _write(spec, summary, args, _eigenvalues(spec, n))
     if args.plot:
         _plot(spec, args.plot, observed, None, args.plot_log)
     return 0
@@ -391,7 +386,7 @@ def _cmd_ntk(args) -> int:
     spec = _predict(small, n, args)
     predicted = None
     if truth is not None or args.out:
-        predicted = _eigenvalues(spec, n, args, needed=True)
+        predicted = _eigenvalues(spec, n)
     elapsed = time.perf_counter() - t0
     if truth is not None:
         std = truth.std()

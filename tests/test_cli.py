@@ -24,11 +24,9 @@ FAST = ["--deg", "1,2", "--no-cache"]
 
 @pytest.fixture(scope="module")
 def wishart():
-    """A 1000 x 1000 Wishart matrix X X^T / q (aspect ratio 0.1; 0.4 at n = 4m) and its eigenvalues."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((M, 10 * M))
-    a = x @ x.T / (10 * M)
-    return a, np.linalg.eigvalsh(a)
+    """Eigenvalues of a 1000 x 1000 Wishart matrix X X^T / q (aspect ratio 0.1; 0.4 at n = 4m)."""
+    x = np.random.default_rng(0).standard_normal((M, 10 * M), dtype=np.float32)
+    return np.linalg.eigvalsh((x @ x.T).astype(np.float64) / (10 * M))
 
 
 def _check_outputs(tmp_path, out, plot, m=M, n=N):
@@ -58,7 +56,7 @@ def _check_outputs(tmp_path, out, plot, m=M, n=N):
 @needs_matplotlib
 @pytest.mark.parametrize("fmt", ["npy", "txt"])
 def test_predict_eigenvalue_file(tmp_path, wishart, fmt, capsys):
-    _, eig = wishart
+    eig = wishart
     path = tmp_path / f"eigs.{fmt}"
     np.save(path, eig) if fmt == "npy" else np.savetxt(path, eig)
     out, plot = tmp_path / "pred.npz", tmp_path / "pred.png"
@@ -72,25 +70,40 @@ def test_predict_eigenvalue_file(tmp_path, wishart, fmt, capsys):
 
 
 @needs_matplotlib
-def test_predict_matrix_file(tmp_path, wishart, capsys):
-    a, _ = wishart
+def test_predict_matrix_file(tmp_path, capsys):
+    """A saved 300 x 300 Wishart matrix (the same law as the eigenvalue files) to n = 4m."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 3000))
     path = tmp_path / "matrix.npy"
-    np.save(path, a)
+    np.save(path, x @ x.T / 3000)
     out, plot = tmp_path / "pred.npz", tmp_path / "pred.png"
-    assert main(["predict", str(path), "--n", "4e3", "--out", str(out), "--plot", str(plot), *FAST]) == 0
-    _check_outputs(tmp_path, out, plot)
+    assert main(["predict", str(path), "--n", "1.2e3", "--out", str(out), "--plot", str(plot), *FAST]) == 0
+    _check_outputs(tmp_path, out, plot, m=300, n=1200)
     assert json.loads(out.with_suffix(".json").read_text())["input"]["kind"] == "matrix"
     assert "matrix" in capsys.readouterr().out
 
 
 def test_predict_writes_nothing_unless_asked(tmp_path, wishart, monkeypatch, capsys):
-    _, eig = wishart
+    eig = wishart
     path = tmp_path / "eigs.npy"
     np.save(path, eig)
     monkeypatch.chdir(tmp_path)
     assert main(["predict", "eigs.npy", "--n", str(N), *FAST]) == 0
     assert sorted(os.listdir(tmp_path)) == ["eigs.npy"]
     assert "support" in capsys.readouterr().out
+
+
+def test_predict_no_eigenvalues_above_the_cap(tmp_path, wishart, monkeypatch, capsys):
+    import freedecomp_jax._cli as cli
+
+    monkeypatch.setattr(cli, "MAX_EIGENVALUES", N - 1)
+    path, out = tmp_path / "eigs.npy", tmp_path / "pred.npz"
+    np.save(path, wishart)
+    assert main(["predict", str(path), "--n", str(N), "--out", str(out), *FAST]) == 0
+    assert "eigenvalues are not written" in capsys.readouterr().out
+    with np.load(out) as z:
+        assert "eigenvalues" not in z.files and z["density"].shape == (1024,)
+    assert json.loads(out.with_suffix(".json").read_text())["eigenvalues_saved"] is False
 
 
 def _bad(tmp_path, name, write):
@@ -130,7 +143,7 @@ def test_bad_files(tmp_path, case, capsys):
 @pytest.mark.parametrize("n, message", [("abc", "integer"), ("1.5", "integer"), ("100", "smaller than the observed size m = 1000")])
 def test_bad_sizes(tmp_path, wishart, n, message, capsys):
     path = tmp_path / "eigs.npy"
-    np.save(path, wishart[1])
+    np.save(path, wishart)
     assert main(["predict", str(path), "--n", n, "--no-cache"]) == 2
     assert message in capsys.readouterr().err
 
@@ -144,7 +157,7 @@ def test_npz_key(tmp_path, capsys):
 
 def test_bad_output_path_fails_before_the_work(tmp_path, wishart, capsys):
     path = tmp_path / "eigs.npy"
-    np.save(path, wishart[1])
+    np.save(path, wishart)
     assert main(["predict", str(path), "--n", str(N), "--out", str(tmp_path / "nowhere" / "p.npz"), "--no-cache"]) == 2
     assert "does not exist" in capsys.readouterr().err
 
@@ -206,7 +219,7 @@ def test_subprocess_error_exit_status(tmp_path):
 def test_subprocess_predict(tmp_path, wishart):
     """The whole run in a fresh interpreter (which must switch x64 on by itself), default options but the cache."""
     path = tmp_path / "eigs.csv"
-    np.savetxt(path, wishart[1], delimiter=",")
+    np.savetxt(path, wishart, delimiter=",")
     proc = subprocess.run(
         [sys.executable, "-m", "freedecomp_jax", "predict", str(path), "--n", str(N), "--out", "p.npz", "--no-cache"],
         capture_output=True, text=True, env=_fresh_env(), cwd=tmp_path, timeout=900,
