@@ -14,6 +14,8 @@ from ._cache import enable_compilation_cache as enable_compilation_cache
 from ._curve import SpectralCurve as SpectralCurve
 from ._curve_solve import CurveSolver as CurveSolver
 from ._decompress import decompress as decompress
+from ._edge_flow import AbstractEdgeSystem as AbstractEdgeSystem
+from ._edge_flow import EdgeFlow as EdgeFlow
 from ._fit import fit as fit
 from ._fit import fit_with_diagnostics as fit_with_diagnostics
 from ._fit_config import FitConfig as FitConfig
@@ -26,6 +28,8 @@ from ._levy import LevyKhintchine as LevyKhintchine
 from ._levy_fit import LevyConfig as LevyConfig
 from ._levy_fit import fit_levy as fit_levy
 from ._moments import evolve_moments as evolve_moments
+from ._plot import plot_edges as plot_edges
+from ._plot import plot_spectrum as plot_spectrum
 from ._results import RESULTS as RESULTS
 from ._roots import Aberth as Aberth
 from ._roots import Roots as Roots

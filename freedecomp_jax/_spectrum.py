@@ -341,6 +341,12 @@ class Spectrum(eqx.Module):
         edge ends at its cusp. Laws without edge equations: runs of the density on this grid. Plain Python."""
         return edges(self, sizes, flow)
 
+    def plot(self, **kwargs):
+        """Density, atoms and (optionally) observed and true spectra: see [`plot_spectrum`][] (needs matplotlib)."""
+        from ._plot import plot_spectrum  # matplotlib is optional: imported on use
+
+        return plot_spectrum(self, **kwargs)
+
     def cusps(self, num: int = 32) -> np.ndarray:
         r"""Where gaps open (free) or close (deformed) between $n_0$ and this size: `(k, 2)` rows `[x*, n*]`.
 
