@@ -102,7 +102,7 @@ def load_input(path, key: str | None = None):
         raise UserError(f"{path} contains {bad_nan} NaN and {bad_inf} infinite values; every entry must be finite")
     if arr.ndim == 1:
         return arr, np.sort(arr), "eigenvalues"
-    rows, cols = int(arr.shape[0]), int(arr.shape[1])
+    rows, cols = int(arr.shape[0]), int(arr.shape[-1])
     if rows != cols:
         raise UserError(f"{path} holds a {rows} x {cols} array: a matrix must be square (or give the eigenvalues as a 1-D array)")
     scale = float(np.max(np.abs(arr)))
