@@ -56,7 +56,7 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> pathlib.P
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"the compilation cache path {str(directory)!r} is a file; pass a directory (or a path that does not exist yet).")
     directory.mkdir(parents=True, exist_ok=True)
-    if jax.config.read("jax_compilation_cache_dir") != str(directory):
+    if jax.config.jax_compilation_cache_dir != str(directory):  # pyright: ignore[reportAttributeAccessIssue]
         jax.config.update("jax_compilation_cache_dir", str(directory))
         compilation_cache.reset_cache()  # a cache already opened elsewhere is re-opened here on the next compile
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

@@ -12,7 +12,7 @@ X64_MESSAGE = (
 
 def check_x64() -> None:
     """Raise `ValueError` with the one-line fix when `jax_enable_x64` is off."""
-    if not jax.config.read("jax_enable_x64"):
+    if not jax.config.jax_enable_x64:  # pyright: ignore[reportAttributeAccessIssue]  (sees the scoped jax.enable_x64 too)
         raise ValueError(X64_MESSAGE)
 
 
