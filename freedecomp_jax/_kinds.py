@@ -167,7 +167,7 @@ class Deformed(AbstractDecompression):
     needs_initial_weights: ClassVar[bool] = True
     gaps_open: ClassVar[bool] = False
 
-    def __init__(self, ratio: Real[ArrayLike, ""]):
+    def __init__(self, ratio: Real[ArrayLike, "..."]):
         if is_concrete(ratio):
             r = np.asarray(ratio, dtype=float)
             if r.shape != () or not np.isfinite(r) or r <= 0:
