@@ -173,9 +173,10 @@ def test_ntk_any_size(tmp_path, monkeypatch, capsys):
 
     seen = {}
 
-    def stub(eigs, n, **kw):
+    def stub(eigs, n, return_report=False, **kw):
         seen["m"], seen["n"] = len(eigs), n
-        return fdj.decompress(D.MarchenkoPastur(0.25).curve(len(eigs)), np.linspace(-0.5, 6.5, 1024), n)
+        spec = fdj.decompress(D.MarchenkoPastur(0.25).curve(len(eigs)), np.linspace(-0.5, 6.5, 1024), n)
+        return (spec, fdj.Report("stub", ())) if return_report else spec
 
     monkeypatch.setattr(fdj, "predict", stub)
     monkeypatch.chdir(tmp_path)

@@ -180,7 +180,7 @@ def test_bad_input(kwargs, match):
         decompress(args.pop("curve"), args.pop("x"), args.pop("n"), **args)
 
 
-@pytest.mark.parametrize("ratio", [0.0, -1.0, np.nan, [0.1, 0.2]])
+@pytest.mark.parametrize("ratio", [0.0, -1.0, np.nan, np.array([0.1, 0.2])])
 def test_bad_deformed_ratio(ratio):
     with pytest.raises(ValueError, match="positive finite scalar ratio"):
         Deformed(ratio)
