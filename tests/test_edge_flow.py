@@ -15,7 +15,7 @@ N0 = 1000.0
         # one bulk at n0 that splits twice (cusps near 1.3 n0 and 2 n0): lanes flowed back from 8 n0 stop at their cusps
         (D.FreeLevy([2.0, 5.5], [0.75, 0.25], 0.1, 0.0, 0.4).decompress(0.25), fdj.Free(), [1000, 1200, 1500, 1995, 2100, 4000, 8000]),
         # Gram matrix: two bulks that merge as the rows grow (deformed: flowed forward from n0)
-        (D.DeformedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], 0.05), fdj.Deformed(0.05), [1000, 2000, 4000, 8000]),
+        pytest.param(D.DeformedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], 0.05), fdj.Deformed(0.05), [1000, 2000, 4000, 8000], marks=pytest.mark.slow),
     ],
 )
 def test_edges_across_sizes_and_cusps(law, kind, sizes):

@@ -147,7 +147,7 @@ def test_zero_tolerance_tells_exact_zeros_from_a_tiny_bulk():
 # ------------------------------------------------------------------------- closed-form laws
 
 
-@pytest.mark.parametrize("name", sorted(LAWS))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in ("cfp", "dmp") else n for n in sorted(LAWS)])
 def test_fit_with_true_degrees(name):
     eigs, law, deg = _law_sample(name)
     curve, diag = fit_with_diagnostics(eigs, deg)
@@ -274,6 +274,7 @@ def test_vmap_equals_separate_fits_ragged_batch_included():
     assert np.array_equal(batched.n0, [200.0] * 15 + [150.0])
 
 
+@pytest.mark.slow
 def test_grad_matches_finite_differences():
     eigs = jnp.linalg.eigvalsh(D.MarchenkoPastur(0.5).sample_matrix(jax.random.PRNGKey(8), 200))
     x = jnp.linspace(0.2, 2.0, 7)

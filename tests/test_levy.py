@@ -109,6 +109,7 @@ def test_compound_free_poisson_sample_spanning_five_decades(getkey):
     assert ks <= 0.06 and ks < ks_base / 4
 
 
+@pytest.mark.slow
 def test_predict_falls_back_to_the_levy_model():
     """The random-feature Gram matrix of realcases.py (six decades, an atom born by size n): no
     candidate curve passes predict's check, so kind="free" falls back to the Levy-Khintchine model."""
@@ -229,6 +230,7 @@ def test_fit_from_a_matrix_keeps_its_diagonal(getkey):
     assert ks < ks_distance(rescaled_baseline(np.linalg.eigvalsh(sub), m, n), true)
 
 
+@pytest.mark.slow
 def test_scaled_law_jit_vmap_grad():
     x = jnp.geomspace(1e-2, 20.0, 32)
     scales = jnp.asarray([0.5, 1.0, 3.0])

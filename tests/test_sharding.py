@@ -104,6 +104,7 @@ print(json.dumps(info))
 """
 
 
+@pytest.mark.slow
 def test_four_devices_equal_one_device(tmp_path):
     """fit(deg=(1, 2)) + decompress of MP spectra split over 4 devices equals jit(vmap) on one.
 

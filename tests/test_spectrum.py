@@ -89,6 +89,7 @@ def test_moment_errors_small_on_the_physical_branch_large_off_it(law, tau):
     assert np.max(np.abs(np.asarray(decompress(law.curve(N0), cut, tau * N0).moment_errors()))) >= 1e-2
 
 
+@pytest.mark.slow
 def test_moment_errors_deformed():
     law = D.MarchenkoPastur(0.3, 2.0)  # a Gram matrix: deformed decompression with c0 = 0.3
     tau = 6.0
@@ -155,6 +156,7 @@ def test_support_edges_and_cusps_free_levy():
         assert np.any((gap[0] < xc + 1e-3) & (gap[1] > xc - 1e-3))
 
 
+@pytest.mark.slow
 def test_deformed_support_and_merge():
     law = D.DeformedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], 0.05)  # 2 bulks that merge as c = tau c0 grows
     target = law.decompress(16.0)
