@@ -34,3 +34,14 @@ def as_is_baseline(eigs, n: int) -> np.ndarray:
     """The naive prediction: the small spectrum as is, resampled to n values."""
     q = (np.arange(n) + 0.5) / n
     return np.quantile(np.asarray(eigs, float), q)
+
+
+def nystrom_baseline(eigs, n0: int, n: int) -> np.ndarray:
+    """The Nystrom prediction: the small spectrum times n/n0, padded with n - n0 zeros."""
+    eigs = np.asarray(eigs, float) * (n / n0)
+    return np.sort(np.concatenate([eigs, np.zeros(max(n - eigs.size, 0))]))
+
+
+def best_baseline_ks(eigs, n0: int, n: int, truth) -> float:
+    """The smallest KS distance to `truth` of the three baselines (as is, rescaled, Nystrom)."""
+    return min(ks_distance(b, truth) for b in (as_is_baseline(eigs, n), rescaled_baseline(eigs, n0, n), nystrom_baseline(eigs, n0, n)))

