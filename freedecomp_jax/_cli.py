@@ -76,7 +76,7 @@ def _read_array(path: pathlib.Path, key: str | None):
 
 
 def load_input(path, key: str | None = None):
-    """Read and check FILE. Returns `(data, eigs, kind)`: what to pass to `predict` (eigenvalues, or the
+    """Read and check FILE. Returns `(data, eigs, form)`: what to pass to `predict` (eigenvalues, or the
     symmetrised matrix), the observed eigenvalues, and "eigenvalues" or "matrix"."""
     import numpy as np
 
@@ -354,17 +354,17 @@ def _cache(args):
 def _cmd_predict(args) -> int:
     _check_out_paths(args)
     with _Stage(f"loading {args.file}"):
-        data, observed, kind = load_input(args.file, args.key)
+        data, observed, form = load_input(args.file, args.key)
     m = observed.size
-    log.info("read %s: %s", f"a {m} x {m} symmetric matrix" if kind == "matrix" else f"{m} eigenvalues", args.file)
+    log.info("read %s: %s", f"a {m} x {m} symmetric matrix" if form == "matrix" else f"{m} eigenvalues", args.file)
     n = parse_size(args.n, m)
     _cache(args)
     spec = _predict(data, n, args)
     with _Stage("summarising (support, atoms, quantiles, trace, log-determinant, condition number)"):
         summary = summarise(spec)
-    summary["input"] = {"file": str(args.file), "kind": kind, "m": m}
+    summary["input"] = {"file": str(args.file), "kind": form, "m": m}
     summary["grid_size"] = int(args.grid_size)
-    print(format_summary(summary, f"the {'matrix' if kind == 'matrix' else 'eigenvalues'} in {args.file}", m))
+    print(format_summary(summary, f"the {'matrix' if form == 'matrix' else 'eigenvalues'} in {args.file}", m))
     if args.out:
         _write(spec, summary, args, _eigenvalues(spec, n))
     if args.plot:
