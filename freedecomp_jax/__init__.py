@@ -42,6 +42,8 @@ from ._sharding import sharded as sharded
 from ._spectrum import Spectrum as Spectrum
 from ._stieltjes import PointGeometry as PointGeometry
 from ._stieltjes import empirical_stieltjes as empirical_stieltjes
+from ._submatrix import hessian_submatrix as hessian_submatrix
+from ._submatrix import kernel_submatrix as kernel_submatrix
 from ._zero_rows import ZeroRows as ZeroRows
 
 try:
