@@ -3,7 +3,7 @@
 import abc
 import operator
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import ClassVar, TypeAlias
 
 import equinox as eqx
 import jax
@@ -14,13 +14,16 @@ from jaxtyping import Num, PRNGKeyArray
 
 from .._curve import SpectralCurve
 from .._custom_types import Array, ArrayLike, Complex, Float, Real, RealScalarLike
+from .._edge_flow import AbstractEdgeSystem
+from .._kinds import AbstractDecompression, Free
+from .._law import AbstractSpectralLaw
 from .._x64 import is_concrete
 
 AtomsLike: TypeAlias = Real[ArrayLike, " _r"] | Sequence[RealScalarLike]
 """Atom locations or weights: a 1-D array or a list of reals."""
 
 
-class AbstractDistribution(eqx.Module):
+class AbstractDistribution(AbstractSpectralLaw):
     r"""A spectral law with closed-form ground truths (the reference the library is tested against).
 
     Every law knows its algebraic spectral curve $P(z, m) = 0$, its density and Stieltjes
@@ -28,11 +31,20 @@ class AbstractDistribution(eqx.Module):
     library's branch tracker (closed forms, or the law's own functional equation), its
     support and atoms, a random-matrix sampler and, where one exists, the exact law after
     free decompression.
+
+    It is an [`AbstractSpectralLaw`][] describing matrices of size `n0` (a keyword of every
+    constructor, default 1), so [`decompress`][], [`Spectrum`][] and `predict`'s check take it
+    as they take a fitted law. Its evolution to size $n_0e^t$ is the closed form where the
+    family has one under the kind (`free_closed_form`, free decompression), and otherwise
+    the exact evolution of its curve; moments come from the curve's Laurent series.
     """
 
+    free_closed_form: ClassVar[bool] = False
+    """Whether `decompress(tau)` gives the free decompression in closed form (same family)."""
+
     @abc.abstractmethod
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
-        """The algebraic spectral curve $P(z, m) = 0$ of the law, describing matrices of size `n0`."""
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
+        """The algebraic spectral curve $P(z, m) = 0$ of the law, describing matrices of size `n0` (default `self.n0`)."""
 
     def density(self, x: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
         """The density of the absolutely continuous part at real points `x` (atoms excluded)."""
@@ -60,8 +72,8 @@ class AbstractDistribution(eqx.Module):
         """Support of the absolutely continuous part, as sorted disjoint intervals `[[a, b], ...]`."""
 
     @abc.abstractmethod
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        """`(positions, weights)` of the atoms (both empty when there are none)."""
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        """`(positions, weights)` of the atoms in fixed slots; weight 0 marks an empty slot (traceable)."""
 
     @abc.abstractmethod
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
@@ -72,8 +84,46 @@ class AbstractDistribution(eqx.Module):
         r"""The exact law at matrix size $\tau n$ (free decompression by $\tau = e^t$).
 
         Raises `NotImplementedError` where the decompressed law has no closed form in the
-        same family.
+        same family (`law.evolve(log(tau))` then gives the exact evolved curve).
         """
+
+    # ------------------------------------------------------------------ AbstractSpectralLaw
+    def moments(self, k: int) -> Float[Array, " _k"]:
+        r"""Moments $\mu_0..\mu_k$ (atoms included), from the Laurent series of the law's curve."""
+        return self.curve().moments(k)
+
+    def _closed(self, kind: AbstractDecompression) -> bool:
+        return self.free_closed_form and isinstance(kind, Free)
+
+    def evolve(self, t: Real[ArrayLike, ""], kind: AbstractDecompression = Free()) -> AbstractSpectralLaw:
+        r"""The law at size $n_0e^t$: `decompress(e^t)` in closed form where the family has one under
+        `kind`, else the exact evolved curve `curve().evolve(t, kind)`."""
+        if self._closed(kind):
+            return self.decompress(jnp.exp(jnp.asarray(t, dtype=jnp.float64)))
+        return self.curve().evolve(t, kind)
+
+    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> np.ndarray:
+        if self._closed(kind):
+            return super().grid(kind, n, size, solver)
+        return self.curve().grid(kind, n, size, solver)
+
+    def solve_grid(self, kind: AbstractDecompression, x: Float[Array, " P"], ts: Float[Array, " S"], solver):
+        if self._closed(kind):
+            return super().solve_grid(kind, x, ts, solver)
+        return self.curve().solve_grid(kind, x, ts, solver)
+
+    def edge_system(self, kind: AbstractDecompression) -> AbstractEdgeSystem | None:
+        return None if self._closed(kind) else self.curve().edge_system(kind)
+
+    def refine_cusps(self, kind: AbstractDecompression, x_seed, m_seed, tau_seed):
+        if self._closed(kind):
+            return super().refine_cusps(kind, x_seed, m_seed, tau_seed)
+        return self.curve().refine_cusps(kind, x_seed, m_seed, tau_seed)
+
+
+def size_param(n0) -> Array:
+    """The size `n0` a law describes, checked > 0 when concrete."""
+    return scalar_param("n0", n0, hint="n0 is the matrix size the law describes (default 1).")
 
 
 @eqx.filter_jit

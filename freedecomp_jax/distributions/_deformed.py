@@ -30,6 +30,7 @@ from ._base import (
     concrete_float,
     scalar_param,
     shuffled_diagonal,
+    size_param,
     symmetric_gaussian,
     symmetrize,
     tau_param,
@@ -55,9 +56,11 @@ class DeformedWigner(AbstractDistribution):
     t: Float[Array, " r"]
     w: Float[Array, " r"]
     sigma: Float[Array, ""]
+    n0: Float[Array, ""]
 
-    def __init__(self, t: AtomsLike, w: AtomsLike, sigma: RealScalarLike):
+    def __init__(self, t: AtomsLike, w: AtomsLike, sigma: RealScalarLike, *, n0: RealScalarLike = 1.0):
         check_x64()
+        self.n0 = size_param(n0)
         self.t, self.w = atom_params(t, w, positive_t=False)
         self.sigma = scalar_param("sigma", sigma, hint="sigma is the semicircle standard deviation.")
 
@@ -77,8 +80,8 @@ class DeformedWigner(AbstractDistribution):
         a = coeffs_in_m(self._coeffs(), z)
         return monic_roots(a / a[..., -1:])
 
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
-        return SpectralCurve(self._coeffs(), n0)
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
+        return SpectralCurve(self._coeffs(), self.n0 if n0 is None else n0)
 
     def _density(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         m = self._roots(x)
@@ -92,8 +95,8 @@ class DeformedWigner(AbstractDistribution):
         s2 = float(self.sigma) ** 2
         return inverse_map_support(1.0, 0.0, np.asarray(self.t), s2 * np.asarray(self.w))
 
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        return np.zeros(0), np.zeros(0)
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        return jnp.zeros(0), jnp.zeros(0)
 
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         r"""$\mathrm{diag}(t)$ (values $t_i$ in proportions $w_i$, randomly permuted) $+ \sigma(G + G^\top)/\sqrt{2n}$."""
@@ -130,9 +133,11 @@ class DeformedMarchenkoPastur(AbstractDistribution):
     t: Float[Array, " r"]
     w: Float[Array, " r"]
     c: Float[Array, ""]
+    n0: Float[Array, ""]
 
-    def __init__(self, t: AtomsLike, w: AtomsLike, c: RealScalarLike):
+    def __init__(self, t: AtomsLike, w: AtomsLike, c: RealScalarLike, *, n0: RealScalarLike = 1.0):
         check_x64()
+        self.n0 = size_param(n0)
         self.t, self.w = atom_params(t, w)
         self.c = scalar_param("c", c, hint="c = n/q is the aspect ratio of the data matrix.")
 
@@ -172,8 +177,8 @@ class DeformedMarchenkoPastur(AbstractDistribution):
         zs = jnp.where(nonzero, z, 1.0)
         return (u - (self.c - 1) / zs) / self.c
 
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
-        return SpectralCurve(self._coeffs(), n0)
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
+        return SpectralCurve(self._coeffs(), self.n0 if n0 is None else n0)
 
     def _density(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         u = self._companion_roots(x)
@@ -192,11 +197,8 @@ class DeformedMarchenkoPastur(AbstractDistribution):
         t, w = np.asarray(self.t), np.asarray(self.w)
         return inverse_map_support(0.0, 0.0, [0.0, *(-1 / t)], [-1.0, *(float(self.c) * w)])
 
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        c = float(self.c)
-        if c > 1:
-            return np.zeros(1), np.array([1.0 - 1.0 / c])
-        return np.zeros(0), np.zeros(0)
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        return jnp.zeros(1), jnp.maximum(1.0 - 1.0 / self.c, 0.0)[None]
 
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         r"""$\Sigma^{1/2}ZZ^\top\Sigma^{1/2}/q$, $Z \in \mathbb R^{n\times q}$, $q = \mathrm{round}(n/c)$, $\Sigma$ diagonal with values $t_i$ in proportions $w_i$ (randomly permuted)."""
@@ -208,4 +210,5 @@ class DeformedMarchenkoPastur(AbstractDistribution):
 
     def decompress(self, tau: RealScalarLike) -> "DeformedMarchenkoPastur":
         r"""The law at size $\tau n$ under *deformed* decompression (rows grow, $q$ fixed): $c \to \tau c$."""
-        return DeformedMarchenkoPastur(self.t, self.w, tau_param(tau) * self.c)
+        tau = tau_param(tau)
+        return DeformedMarchenkoPastur(self.t, self.w, tau * self.c, n0=tau * self.n0)

@@ -1,5 +1,7 @@
 """Compound free Poisson and free Lévy laws (free infinitely divisible, finitely many jump sizes)."""
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
@@ -27,6 +29,7 @@ from ._base import (
     block_counts,
     concrete_float,
     scalar_param,
+    size_param,
     symmetric_gaussian,
     symmetrize,
     tau_param,
@@ -104,17 +107,20 @@ class CompoundFreePoisson(AbstractDistribution):
     t: Float[Array, " r"]
     w: Float[Array, " r"]
     lam: Float[Array, ""]
+    n0: Float[Array, ""]
+    free_closed_form: ClassVar[bool] = True
 
-    def __init__(self, t: AtomsLike, w: AtomsLike, lam: RealScalarLike):
+    def __init__(self, t: AtomsLike, w: AtomsLike, lam: RealScalarLike, *, n0: RealScalarLike = 1.0):
         check_x64()
+        self.n0 = size_param(n0)
         self.t, self.w = atom_params(t, w)
         self.lam = scalar_param("lam", lam, hint="lam is the Poisson rate.")
 
     def _coeffs(self) -> Array:
         return _levy_coeffs(self.t, self.w, self.lam, jnp.zeros(()), None)
 
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
-        return SpectralCurve(self._coeffs(), n0)
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
+        return SpectralCurve(self._coeffs(), self.n0 if n0 is None else n0)
 
     def _density(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         return _levy_density(self._coeffs(), self.t, self.w, self.lam, jnp.zeros(()), x)
@@ -125,11 +131,8 @@ class CompoundFreePoisson(AbstractDistribution):
     def support(self) -> Float[np.ndarray, "k 2"]:
         return _levy_support(self.t, self.w, self.lam, 0.0, 0.0)
 
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        lam = float(self.lam)
-        if lam < 1:
-            return np.zeros(1), np.array([1.0 - lam])
-        return np.zeros(0), np.zeros(0)
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        return jnp.zeros(1), jnp.maximum(1.0 - self.lam, 0.0)[None]
 
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         r"""$\sum_i t_iZ_iZ_i^\top/n$ with $Z_i \in \mathbb R^{n \times q_i}$ Gaussian, $q_i \approx \lambda w_in$."""
@@ -138,7 +141,7 @@ class CompoundFreePoisson(AbstractDistribution):
     def decompress(self, tau: RealScalarLike) -> "CompoundFreePoisson":
         r"""The law at size $\tau n$: $(t, w, \lambda) \to (\tau t, w, \lambda/\tau)$."""
         tau = tau_param(tau)
-        return CompoundFreePoisson(tau * self.t, self.w, self.lam / tau)
+        return CompoundFreePoisson(tau * self.t, self.w, self.lam / tau, n0=tau * self.n0)
 
 
 class FreeLevy(AbstractDistribution):
@@ -165,6 +168,8 @@ class FreeLevy(AbstractDistribution):
     a: Float[Array, ""]
     sigma: Float[Array, ""]
     has_gaussian_part: bool = eqx.field(static=True)
+    n0: Float[Array, ""]
+    free_closed_form: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -173,8 +178,11 @@ class FreeLevy(AbstractDistribution):
         lam: RealScalarLike,
         a: RealScalarLike = 0.0,
         sigma: RealScalarLike = 0.0,
+        *,
+        n0: RealScalarLike = 1.0,
     ):
         check_x64()
+        self.n0 = size_param(n0)
         self.t, self.w = atom_params(t, w)
         self.lam = scalar_param("lam", lam, hint="lam is the Poisson rate.")
         self.a = scalar_param("a", a, lower=None)
@@ -185,8 +193,8 @@ class FreeLevy(AbstractDistribution):
     def _coeffs(self) -> Array:
         return _levy_coeffs(self.t, self.w, self.lam, self.a, self.sigma**2 if self.has_gaussian_part else None)
 
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
-        return SpectralCurve(self._coeffs(), n0)
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
+        return SpectralCurve(self._coeffs(), self.n0 if n0 is None else n0)
 
     def _density(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         return _levy_density(self._coeffs(), self.t, self.w, self.lam, self.sigma**2, x)
@@ -197,11 +205,9 @@ class FreeLevy(AbstractDistribution):
     def support(self) -> Float[np.ndarray, "k 2"]:
         return _levy_support(self.t, self.w, self.lam, self.a, self.sigma)
 
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        lam = float(self.lam)
-        if float(self.sigma) == 0 and lam < 1:
-            return np.array([float(self.a)]), np.array([1.0 - lam])
-        return np.zeros(0), np.zeros(0)
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        w = jnp.where(self.sigma > 0, 0.0, jnp.maximum(1.0 - self.lam, 0.0))
+        return self.a[None], w[None]
 
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         r"""$\sum_i t_iZ_iZ_i^\top/n + aI + \sigma(G + G^\top)/\sqrt{2n}$ (compound free Poisson + drift + semicircle)."""
@@ -213,4 +219,4 @@ class FreeLevy(AbstractDistribution):
         r"""The law at size $\tau n$: $(t, w, \lambda, a, \sigma) \to (\tau t, w, \lambda/\tau, a, \sigma\sqrt\tau)$."""
         tau = tau_param(tau)
         sigma = self.sigma * jnp.sqrt(tau) if self.has_gaussian_part else 0.0
-        return FreeLevy(tau * self.t, self.w, self.lam / tau, self.a, sigma)
+        return FreeLevy(tau * self.t, self.w, self.lam / tau, self.a, sigma, n0=tau * self.n0)

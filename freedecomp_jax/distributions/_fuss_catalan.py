@@ -13,7 +13,7 @@ from .._curve import SpectralCurve
 from .._custom_types import Array, Complex, Float, RealScalarLike
 from .._x64 import check_x64
 from ._algebra import monic_roots
-from ._base import AbstractDistribution, integer_param, symmetrize
+from ._base import AbstractDistribution, integer_param, size_param, symmetrize
 
 
 class FussCatalan(AbstractDistribution):
@@ -43,22 +43,24 @@ class FussCatalan(AbstractDistribution):
     """
 
     p: int = eqx.field(static=True)
+    n0: Float[Array, ""]
 
-    def __init__(self, p: RealScalarLike):
+    def __init__(self, p: RealScalarLike, *, n0: RealScalarLike = 1.0):
         check_x64()
+        self.n0 = size_param(n0)
         self.p = integer_param("p", p, lower=1)
 
     @property
     def _right_edge(self) -> float:
         return (self.p + 1) ** (self.p + 1) / self.p**self.p
 
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
         p = self.p
         coeffs = np.zeros((p + 1, p + 2))
         coeffs[0, 0] = -1.0
         coeffs[1, 1] = -1.0
         coeffs[p, p + 1] = (-1.0) ** p
-        return SpectralCurve(coeffs, n0)
+        return SpectralCurve(coeffs, self.n0 if n0 is None else n0)
 
     def _phi(self, x: Array) -> Array:
         """Solve x(phi) = x on (0, pi/(p+1)) by bisection on log x(phi) (decreasing)."""
@@ -108,8 +110,8 @@ class FussCatalan(AbstractDistribution):
     def support(self) -> Float[np.ndarray, "k 2"]:
         return np.array([[0.0, self._right_edge]])
 
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        return np.zeros(0), np.zeros(0)
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        return jnp.zeros(0), jnp.zeros(0)
 
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         r"""$PP^\top$ with $P = \prod_{k=1}^p G_k/\sqrt n$, $G_k$ independent $n \times n$ standard Gaussian."""
@@ -122,5 +124,5 @@ class FussCatalan(AbstractDistribution):
     def decompress(self, tau: RealScalarLike) -> "FussCatalan":
         raise NotImplementedError(
             "FussCatalan has no closed-form free decompression (the decompressed law leaves the "
-            "Fuss-Catalan family); use law.curve().evolve(log(tau)) for the exact evolved curve."
+            "Fuss-Catalan family); law.evolve(log(tau)) gives the exact evolved curve."
         )

@@ -13,6 +13,7 @@ from ._base import (
     concrete_float,
     haar_orthogonal,
     scalar_param,
+    size_param,
     symmetrize,
 )
 
@@ -31,15 +32,17 @@ class KestenMcKay(AbstractDistribution):
     """
 
     d: Float[Array, ""]
+    n0: Float[Array, ""]
 
-    def __init__(self, d: RealScalarLike):
+    def __init__(self, d: RealScalarLike, *, n0: RealScalarLike = 1.0):
         check_x64()
+        self.n0 = size_param(n0)
         self.d = scalar_param("d", d, lower=2.0, strict=False, hint="d is the degree of the regular graph (d >= 2).")
 
     def _edge(self):
         return 2 * jnp.sqrt(self.d - 1)
 
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
         d = self.d
         zero = jnp.zeros(())
         coeffs = jnp.stack(
@@ -49,7 +52,7 @@ class KestenMcKay(AbstractDistribution):
                 jnp.stack([zero, zero, -jnp.ones(())]),
             ]
         )
-        return SpectralCurve(coeffs, n0)
+        return SpectralCurve(coeffs, self.n0 if n0 is None else n0)
 
     def _density(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         e = self._edge()
@@ -68,8 +71,8 @@ class KestenMcKay(AbstractDistribution):
         e = float(self._edge())
         return np.array([[-e, e]])
 
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        return np.zeros(0), np.zeros(0)
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        return jnp.zeros(0), jnp.zeros(0)
 
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         r"""$\sum_{k=1}^{\lfloor d/2\rfloor}(O_k + O_k^\top)$ plus, for odd $d$, a reflection $2QQ^\top - I$.
@@ -96,5 +99,5 @@ class KestenMcKay(AbstractDistribution):
     def decompress(self, tau: RealScalarLike) -> "KestenMcKay":
         raise NotImplementedError(
             "KestenMcKay has no closed-form free decompression (the decompressed law leaves the "
-            "Kesten-McKay family); use law.curve().evolve(log(tau)) for the exact evolved curve."
+            "Kesten-McKay family); law.evolve(log(tau)) gives the exact evolved curve."
         )

@@ -1,5 +1,7 @@
 """The Marchenko-Pastur (free Poisson) law."""
 
+from typing import ClassVar
+
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -12,6 +14,7 @@ from ._base import (
     AbstractDistribution,
     concrete_float,
     scalar_param,
+    size_param,
     symmetrize,
     tau_param,
 )
@@ -29,13 +32,17 @@ class MarchenkoPastur(AbstractDistribution):
 
     - `lam`: aspect ratio $\lambda = n/q > 0$.
     - `sigma`: scale $\sigma > 0$ (entry standard deviation).
+    - `n0`: the matrix size the law describes (keyword, default 1).
     """
 
     lam: Float[Array, ""]
     sigma: Float[Array, ""]
+    n0: Float[Array, ""]
+    free_closed_form: ClassVar[bool] = True
 
-    def __init__(self, lam: RealScalarLike, sigma: RealScalarLike = 1.0):
+    def __init__(self, lam: RealScalarLike, sigma: RealScalarLike = 1.0, *, n0: RealScalarLike = 1.0):
         check_x64()
+        self.n0 = size_param(n0)
         self.lam = scalar_param("lam", lam, hint="lam = n/q is the aspect ratio of X.")
         self.sigma = scalar_param("sigma", sigma, hint="sigma is the entry standard deviation.")
 
@@ -44,13 +51,13 @@ class MarchenkoPastur(AbstractDistribution):
         r = jnp.sqrt(self.lam)
         return s2 * (1 - r) ** 2, s2 * (1 + r) ** 2
 
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
         s2 = self.sigma**2
         zero, one = jnp.zeros(()), jnp.ones(())
         coeffs = jnp.stack(
             [jnp.stack([one, -s2 * (1 - self.lam), zero]), jnp.stack([zero, one, self.lam * s2])]
         )
-        return SpectralCurve(coeffs, n0)
+        return SpectralCurve(coeffs, self.n0 if n0 is None else n0)
 
     def _density(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         a, b = self._edges()
@@ -70,11 +77,8 @@ class MarchenkoPastur(AbstractDistribution):
         a, b = self._edges()
         return np.array([[float(a), float(b)]])
 
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        lam = float(self.lam)
-        if lam > 1:
-            return np.zeros(1), np.array([1.0 - 1.0 / lam])
-        return np.zeros(0), np.zeros(0)
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        return jnp.zeros(1), jnp.maximum(1.0 - 1.0 / self.lam, 0.0)[None]
 
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         r"""$\sigma^2 XX^\top/q$ with $X \in \mathbb R^{n\times q}$ standard Gaussian, $q = \mathrm{round}(n/\lambda)$."""
@@ -84,4 +88,5 @@ class MarchenkoPastur(AbstractDistribution):
 
     def decompress(self, tau: RealScalarLike) -> "MarchenkoPastur":
         r"""The law at size $\tau n$: $\lambda \to \tau\lambda$ ($q$ fixed, $n$ grows)."""
-        return MarchenkoPastur(tau_param(tau) * self.lam, self.sigma)
+        tau = tau_param(tau)
+        return MarchenkoPastur(tau * self.lam, self.sigma, n0=tau * self.n0)

@@ -12,6 +12,7 @@ from ._base import (
     concrete_float,
     haar_orthogonal,
     scalar_param,
+    size_param,
     symmetrize,
 )
 
@@ -30,13 +31,16 @@ class Wachter(AbstractDistribution):
 
     - `a`, `b`: aspect ratios $a, b > 0$ of $X$ and $Y$, with $a + b > 1$ (so that
       $S_x + S_y$ is invertible).
+    - `n0`: the matrix size the law describes (keyword, default 1).
     """
 
     a: Float[Array, ""]
     b: Float[Array, ""]
+    n0: Float[Array, ""]
 
-    def __init__(self, a: RealScalarLike, b: RealScalarLike):
+    def __init__(self, a: RealScalarLike, b: RealScalarLike, *, n0: RealScalarLike = 1.0):
         check_x64()
+        self.n0 = size_param(n0)
         self.a = scalar_param("a", a, hint="a is the aspect ratio (columns/rows) of X.")
         self.b = scalar_param("b", b, hint="b is the aspect ratio (columns/rows) of Y.")
         if is_concrete(self.a, self.b) and not float(self.a + self.b) > 1:
@@ -50,7 +54,7 @@ class Wachter(AbstractDistribution):
         r = jnp.sqrt(a * (a + b - 1))
         return ((jnp.sqrt(b) - r) / (a + b)) ** 2, ((jnp.sqrt(b) + r) / (a + b)) ** 2
 
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
         a, b = self.a, self.b
         zero, one = jnp.zeros(()), jnp.ones(())
         coeffs = jnp.stack(
@@ -60,7 +64,7 @@ class Wachter(AbstractDistribution):
                 jnp.stack([zero, zero, -one]),
             ]
         )
-        return SpectralCurve(coeffs, n0)
+        return SpectralCurve(coeffs, self.n0 if n0 is None else n0)
 
     def _density(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         lo, hi = self._edges()
@@ -81,11 +85,8 @@ class Wachter(AbstractDistribution):
         lo, hi = self._edges()
         return np.array([[float(lo), float(hi)]])
 
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        a, b = float(self.a), float(self.b)
-        pos = [x for x, keep in ((0.0, a < 1), (1.0, b < 1)) if keep]
-        wts = [w for w, keep in ((1 - a, a < 1), (1 - b, b < 1)) if keep]
-        return np.asarray(pos, dtype=float), np.asarray(wts, dtype=float)
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        return jnp.array([0.0, 1.0]), jnp.maximum(1.0 - jnp.stack([self.a, self.b]), 0.0)
 
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         r"""$J = Q_X^\top Q_X$, orthogonally similar to $(S_x + S_y)^{-1/2} S_x (S_x + S_y)^{-1/2}$.
@@ -105,5 +106,5 @@ class Wachter(AbstractDistribution):
     def decompress(self, tau: RealScalarLike) -> "Wachter":
         raise NotImplementedError(
             "Wachter has no closed-form free decompression (the decompressed law leaves the Wachter "
-            "family); use law.curve().evolve(log(tau)) for the exact evolved curve."
+            "family); law.evolve(log(tau)) gives the exact evolved curve."
         )

@@ -1,5 +1,7 @@
 """The Wigner semicircle law."""
 
+from typing import ClassVar
+
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
@@ -7,7 +9,13 @@ from jaxtyping import PRNGKeyArray
 from .._curve import SpectralCurve
 from .._custom_types import Array, Complex, Float, RealScalarLike
 from .._x64 import check_x64
-from ._base import AbstractDistribution, scalar_param, symmetric_gaussian, tau_param
+from ._base import (
+    AbstractDistribution,
+    scalar_param,
+    size_param,
+    symmetric_gaussian,
+    tau_param,
+)
 
 
 class Wigner(AbstractDistribution):
@@ -20,18 +28,22 @@ class Wigner(AbstractDistribution):
     **Arguments:**
 
     - `r`: radius $r > 0$ of the support.
+    - `n0`: the matrix size the law describes (keyword, default 1).
     """
 
     r: Float[Array, ""]
+    n0: Float[Array, ""]
+    free_closed_form: ClassVar[bool] = True
 
-    def __init__(self, r: RealScalarLike):
+    def __init__(self, r: RealScalarLike, *, n0: RealScalarLike = 1.0):
         check_x64()
+        self.n0 = size_param(n0)
         self.r = scalar_param("r", r, hint="r is the radius of the semicircle (twice the standard deviation).")
 
-    def curve(self, n0: RealScalarLike = 1.0) -> SpectralCurve:
+    def curve(self, n0: RealScalarLike | None = None) -> SpectralCurve:
         zero, one = jnp.zeros(()), jnp.ones(())
         coeffs = jnp.stack([jnp.stack([one, zero, self.r**2 / 4]), jnp.stack([zero, one, zero])])
-        return SpectralCurve(coeffs, n0)
+        return SpectralCurve(coeffs, self.n0 if n0 is None else n0)
 
     def _density(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         inside = jnp.abs(x) < self.r
@@ -46,8 +58,8 @@ class Wigner(AbstractDistribution):
         r = float(self.r)
         return np.array([[-r, r]])
 
-    def atoms(self) -> tuple[Float[np.ndarray, " k"], Float[np.ndarray, " k"]]:
-        return np.zeros(0), np.zeros(0)
+    def atoms(self) -> tuple[Float[Array, " A"], Float[Array, " A"]]:
+        return jnp.zeros(0), jnp.zeros(0)
 
     def sample_matrix(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         r"""Symmetric Gaussian matrix $(G + G^\top)/\sqrt2 \cdot r/(2\sqrt n)$."""
@@ -55,4 +67,5 @@ class Wigner(AbstractDistribution):
 
     def decompress(self, tau: RealScalarLike) -> "Wigner":
         r"""The law at size $\tau n$: $r \to r\sqrt\tau$ (the variance grows like $\tau$)."""
-        return Wigner(self.r * jnp.sqrt(tau_param(tau)))
+        tau = tau_param(tau)
+        return Wigner(self.r * jnp.sqrt(tau), n0=tau * self.n0)
