@@ -3,7 +3,7 @@ r"""Fit a spectral curve $P(z, m) = 0$ to the eigenvalues of a small matrix.
 Three stages, all pure JAX for fixed degrees (`jit`, `vmap`, `grad` compose):
 
 1. **Data.** $m_{\rm emp}$ at fit points off the real axis (`_stieltjes.py`). Exact zeros
-   (see [`zero_tolerance`][]) are snapped to 0: they are an atom. Everything that depends
+   (see `_fit_problem.zero_tolerance`) are snapped to 0: they are an atom. Everything that depends
    on the number of eigenvalues is reduced here to fixed-size arrays, so the compiled code
    of each degree pair serves spectra of every size.
 2. **Closed-form start.** $P(z_k, m_k) \approx 0$ is linear in the coefficients. In scaled
@@ -244,7 +244,8 @@ def fit(
       into `(B, m)` arrays for `jax.vmap`.
     - `config`: a [`FitConfig`][].
 
-    Exact zeros (|λ| below [`zero_tolerance`][]) are an atom at 0 of weight equal to their
+    Exact zeros ($|\lambda| \le m\varepsilon\max_k|\lambda_k|$, the rounding of a symmetric
+    eigensolver; `FitDiagnostics.zero_tolerance`) are an atom at 0 of weight equal to their
     fraction, carried by the curve itself (a pole of $m$ at 0 with exactly that residue);
     tiny non-zero eigenvalues stay a bulk.
 
