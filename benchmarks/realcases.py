@@ -1,8 +1,9 @@
 """Free decompression of the real-matrix cases of `tests/realcases.py`: fit at n // 8, predict n.
 
-For each case (MLP Hessian, Gauss–Newton matrix, RBF Gram, random-feature Gram) a random
-principal submatrix of size m = n // 8 is taken (the first m entries of one seeded random
-permutation, as in `realcases.nested_submatrix_spectra`), and the n eigenvalues of the full
+For each case of `ALL_CASES` (MLP Hessian, Gauss–Newton matrix, RBF Gram, random-feature Gram,
+then the kinds of `tests/realcases_more.py`) a random principal submatrix of size m = n // 8 is
+taken (the first m entries of one seeded random permutation, as in
+`realcases.nested_submatrix_spectra`), and the n eigenvalues of the full
 matrix are predicted with library defaults, `fdj.eigvalsh(input, n)`, from
 
 - `matrix`: the m x m submatrix itself (its nested submatrices validate the automatic
@@ -30,6 +31,13 @@ exactly 0 and exact zeros computed as +-1e-16 count as the same point.
     python benchmarks/realcases.py                              # all cases, all inputs
     python benchmarks/realcases.py --cases rbf_gram --inputs matrix
     python benchmarks/realcases.py --repeats 1 --json out/realcases.json
+    python benchmarks/realcases.py --baselines 0,1              # baselines only (cheap): see below
+
+`--baselines SEEDS` predicts nothing: for every case and seed (m = n // 8, the same submatrix)
+it prints n, m, the exact zeros of the full matrix and of the m x m spectrum, and the KS of the
+three baselines of `freedecomp_jax._metrics` (as is; rescaled about the mean by sqrt(n/m);
+Nystrom: n/m times the small spectrum padded with n - m zeros), zeros snapped as above, and
+which is best: the bar a prediction has to clear.
 """
 
 from __future__ import annotations
@@ -154,6 +162,49 @@ COLUMNS = [
 ]
 
 
+BASELINE_COLUMNS = [
+    ("case", "case", ""),
+    ("seed", "seed", "d"),
+    ("n", "n", "d"),
+    ("m", "m", "d"),
+    ("zeros", "zeros n", "d"),
+    ("zeros_m", "zeros m", "d"),
+    ("as_is", "KS as is", ".4f"),
+    ("rescaled", "KS rescaled", ".4f"),
+    ("nystrom", "KS Nystrom", ".4f"),
+    ("best", "best", ""),
+    ("build_s", "build[s]", ".1f"),
+]
+
+
+def baseline_rows(realcases, names: list[str], seeds: list[int]) -> list[dict[str, Any]]:
+    """The three baselines of `freedecomp_jax._metrics` against the full spectrum, per case and seed."""
+    from freedecomp_jax._metrics import (
+        as_is_baseline,
+        nystrom_baseline,
+        rescaled_baseline,
+    )
+
+    rows = []
+    for name in names:
+        for seed in seeds:
+            t0 = time.perf_counter()
+            case = realcases.ALL_CASES[name](seed=seed)
+            n = case.n
+            m = n // 8
+            small = np.linalg.eigvalsh(submatrix(case.matrix, m, seed))
+            row: dict[str, Any] = {"case": name, "seed": seed, "n": n, "m": m, "zeros": case.count_zeros(),
+                                   "zeros_m": int(np.sum(np.abs(small) <= case.zero_tol)),
+                                   "build_s": time.perf_counter() - t0}
+            for key, base in [("as_is", as_is_baseline(small, n)), ("rescaled", rescaled_baseline(small, m, n)),
+                              ("nystrom", nystrom_baseline(small, m, n))]:
+                row[key] = distances(base, case.eigenvalues, case.zero_tol)["ks"]
+            row["best"] = min(("as_is", "rescaled", "nystrom"), key=lambda k: row[k])
+            print(f"# {name} seed {seed}: " + ", ".join(f"{k} {row[k]:.4f}" for k in ("as_is", "rescaled", "nystrom")), flush=True)
+            rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", default=None, help="comma list of tests/realcases.py ALL_CASES (default: all)")
@@ -161,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the cases and of the submatrix")
     p.add_argument("--repeats", type=int, default=0, help="timed eigvalsh calls after the first one")
     p.add_argument("--json", type=Path, default=None, help="also write everything to this JSON file")
+    p.add_argument("--baselines", default=None, metavar="SEEDS",
+                   help="comma list of seeds: only print the baselines' KS per case and seed (no predictions)")
     args = p.parse_args(argv)
 
     C.enable_x64()
@@ -175,6 +228,16 @@ def main(argv: list[str] | None = None) -> int:
 
     info = C.machine_info()
     print(C.describe_machine(info))
+    if args.baselines is not None:
+        seeds = [int(v) for v in args.baselines.split(",") if v.strip()]
+        print(f"# tests/realcases.py cases, seeds {seeds}: baselines at m = n // 8 against the full spectrum")
+        rows = baseline_rows(realcases, names, seeds)
+        print()
+        print(C.format_table(rows, BASELINE_COLUMNS))
+        print("# zeros n / zeros m: |lambda| <= eps n ||A|| in the full / small spectrum (set to 0 before the KS).")
+        if args.json is not None:
+            C.write_json(args.json, {"machine": info, "args": vars(args), "rows": rows})
+        return 0
     print(f"# tests/realcases.py cases, seed {args.seed}: fit at m = n // 8, predict n; "
           f"fdj.eigvalsh with library defaults; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     fdj, why = C.load_fdj()

@@ -19,6 +19,9 @@ rounding error of the matrix construction and of `eigvalsh`. Measured for seed 0
 The structural zeros sit at $|\lambda| \lesssim 2\varepsilon\|A\|$, at least 30 times below
 `zero_tol`; the smallest genuine eigenvalue is at least 30 times above it.
 
+More kinds (conv-net and tanh-net Hessians, Laplacian kernels, activation, NTK and Gauss-Newton
+Grams, a graph Laplacian) are in `realcases_more.py`, appended to `ALL_CASES`.
+
 Nested random principal submatrices (the free-decompression setting): see
 `nested_submatrix_spectra`.
 
@@ -327,6 +330,8 @@ ALL_CASES = {
     "rbf_gram": rbf_gram,
     "random_feature_gram": random_feature_gram,
 }
+# ALL_CASES continues with the cases of `realcases_more.py` (issue 14), registered at its import
+# below (either module may be imported first).
 
 
 # ------------------------------------------------------------------ nested submatrices
@@ -349,3 +354,6 @@ def nested_submatrix_spectra(a: np.ndarray, sizes, key) -> dict[int, np.ndarray]
         raise ValueError(f"sizes must lie in [1, {n}], got {sizes}")
     perm = np.asarray(jax.random.permutation(key, n))
     return {s: np.linalg.eigvalsh(a[np.ix_(perm[:s], perm[:s])]) for s in sizes}
+
+
+import realcases_more  # noqa: E402, F401  (registers its cases in ALL_CASES)
