@@ -256,7 +256,24 @@ def levy_grid(law: LevyKhintchine, tau: float, size: int) -> np.ndarray:
 
 _FINAL = 1e-10  # height of the last level of the ladder, relative to |x|
 _LEVELS = 80
-_ITERS = 12
+_ITERS = 12  # at most, per level: a level stops once no point moves by more than _STEP_TOL (relative)
+_STEP_TOL = 1e-12
+
+
+def _iterate(step, m):
+    """Up to `_ITERS` steps of `step`, stopping early once every point has converged. No derivatives
+    flow through it (the solves differentiate by the implicit function theorem), so `while_loop` is safe."""
+
+    def cond(carry):
+        i, _, change = carry
+        return (i < _ITERS) & (change > _STEP_TOL)
+
+    def body(carry):
+        i, m, _ = carry
+        mn = step(i, m)
+        return i + 1, mn, jnp.max(jnp.abs(mn - m) / jnp.maximum(jnp.abs(m), 1e-300))
+
+    return jax.lax.while_loop(cond, body, (0, m, jnp.asarray(jnp.inf)))[1]
 
 
 def _scale(law):
@@ -285,11 +302,12 @@ def _solve_plain(law, x, eta):
     """m by the height ladder down to max(eta, 1e-10 |x|), then Newton at the exact height;
     differentiable by the IFT."""
     stopped = jax.lax.stop_gradient(law)
-    top = 10.0 * (_scale(stopped) + jnp.abs(x))
-    lt, lb = jnp.log(top), jnp.log(jnp.maximum(eta, _FINAL * (jnp.abs(x) + 1e-12 * _scale(stopped))))
+    xs, eta_s = jax.lax.stop_gradient((x, eta))
+    top = 10.0 * (_scale(stopped) + jnp.abs(xs))
+    lt, lb = jnp.log(top), jnp.log(jnp.maximum(eta_s, _FINAL * (jnp.abs(xs) + 1e-12 * _scale(stopped))))
 
     def level(k, m):
-        z = x + 1j * jnp.exp(lt + (lb - lt) * k / (_LEVELS - 1))
+        z = xs + 1j * jnp.exp(lt + (lb - lt) * k / (_LEVELS - 1))
 
         def step(_, m):
             f, fp = _f(stopped, m, z)
@@ -299,9 +317,9 @@ def _solve_plain(law, x, eta):
             ok = (jnp.imag(mn) > 0) & jnp.isfinite(mn) & (jnp.abs(fn) < jnp.abs(f))
             return jnp.where(ok, mn, fixed)
 
-        return jax.lax.fori_loop(0, _ITERS, step, m)
+        return _iterate(step, m)
 
-    m = jax.lax.fori_loop(0, _LEVELS, level, -1 / (x + 1j * top))
+    m = jax.lax.fori_loop(0, _LEVELS, level, -1 / (xs + 1j * top))
     z = x + 1j * eta
 
     def polish(_, m):  # at the exact height: on the real axis the root is real outside the support
@@ -337,13 +355,14 @@ def _g(law, e, z):
 def _solve_scaled(law, x, eta):
     """The ladder of `_solve_plain` for e (a Stieltjes transform too: Im e > 0), then m from e."""
     stopped = jax.lax.stop_gradient(law)
+    xs, eta_s = jax.lax.stop_gradient((x, eta))
     d = stopped.scales
     size = _scale(stopped) * jnp.max(d)
-    top = 10.0 * (size + jnp.abs(x))
-    lt, lb = jnp.log(top), jnp.log(jnp.maximum(eta, _FINAL * (jnp.abs(x) + 1e-12 * size)))
+    top = 10.0 * (size + jnp.abs(xs))
+    lt, lb = jnp.log(top), jnp.log(jnp.maximum(eta_s, _FINAL * (jnp.abs(xs) + 1e-12 * size)))
 
     def level(k, e):
-        z = x + 1j * jnp.exp(lt + (lb - lt) * k / (_LEVELS - 1))
+        z = xs + 1j * jnp.exp(lt + (lb - lt) * k / (_LEVELS - 1))
 
         def step(_, e):
             f, fp, image, _ = _g(stopped, e, z)
@@ -352,9 +371,9 @@ def _solve_scaled(law, x, eta):
             ok = (jnp.imag(en) > 0) & jnp.isfinite(en) & (jnp.abs(fn) < jnp.abs(f))
             return jnp.where(ok, en, image)
 
-        return jax.lax.fori_loop(0, _ITERS, step, e)
+        return _iterate(step, e)
 
-    e = jax.lax.fori_loop(0, _LEVELS, level, -jnp.mean(d) / (x + 1j * top))
+    e = jax.lax.fori_loop(0, _LEVELS, level, -jnp.mean(d) / (xs + 1j * top))
     z = x + 1j * eta
 
     def polish(_, e):
