@@ -332,7 +332,8 @@ def _plot(spec, path, observed, truth, log_axis: bool):
         ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
         plot_spectrum(spec, ax=ax1, observed=observed, truth=truth, log=log_axis)
         n0, n = float(np.asarray(spec.law.n0)), float(np.asarray(spec.size))
-        sizes = np.geomspace(n0, n, 12) if n > n0 else np.array([n])
+        count = 12 if spec.law.edge_system(spec.kind) is not None else 3  # without edge equations: a whole-grid solve per size
+        sizes = np.geomspace(n0, n, count) if n > n0 else np.array([n])
         try:
             plot_edges(spec, sizes, ax=ax2)
         except Exception as err:  # the density panel is the main one

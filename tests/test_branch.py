@@ -47,7 +47,7 @@ def test_stieltjes_matches_law_everywhere(law):
 @pytest.mark.parametrize(
     "law, evolve, n_bulks",
     [
-        (D.FreeLevy(**FL).decompress(0.25), dict(t=np.log(4.0)), 3),
+        pytest.param(D.FreeLevy(**FL).decompress(0.25), dict(t=np.log(4.0)), 3, marks=pytest.mark.slow),
         (D.CompoundFreePoisson(**CFP).decompress(1 / 8), dict(t=np.log(8.0)), 2),
         pytest.param(D.DeformedMarchenkoPastur([2.0, 5.5], [0.75, 0.25], 0.05 / 16), dict(t=np.log(16.0), kind=fdj.Deformed(0.05 / 16)), 2, marks=pytest.mark.slow),
     ],

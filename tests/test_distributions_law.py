@@ -86,7 +86,7 @@ def _moments_from_cumulants(kappa):
     return m
 
 
-@pytest.mark.parametrize("law", [D.KestenMcKay(3.0), D.Wachter(1.6, 2.0)], ids=["kesten-mckay", "wachter"])
+@pytest.mark.parametrize("law", [pytest.param(D.KestenMcKay(3.0), marks=pytest.mark.slow), D.Wachter(1.6, 2.0)], ids=["kesten-mckay", "wachter"])
 def test_law_without_closed_form_decompresses_by_its_curve(law):
     # A law is decompressible only while kappa_j tau^(j-1) stay the cumulants of a measure;
     # for Kesten-McKay(3), m4 >= m2^2 fails beyond tau = 3, so stay well inside.

@@ -147,7 +147,7 @@ def test_zero_tolerance_tells_exact_zeros_from_a_tiny_bulk():
 # ------------------------------------------------------------------------- closed-form laws
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in ("cfp", "dmp") else n for n in sorted(LAWS)])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in ("cfp", "dmp", "freelevy") else n for n in sorted(LAWS)])
 def test_fit_with_true_degrees(name):
     eigs, law, deg = _law_sample(name)
     curve, diag = fit_with_diagnostics(eigs, deg)

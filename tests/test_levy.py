@@ -73,6 +73,7 @@ def _w1(pred, true):
     return float(np.mean(np.abs(np.sort(pred) - np.sort(true))) / np.std(true))
 
 
+@pytest.mark.slow
 def test_nested_spectrum_spanning_four_decades():
     """Fit at m = 500 a spectrum spanning four decades (log-uniform quantiles on [1e-3, 10]),
     predict n = 4000, against the true spectrum. The 15% of the mass below 0.004 is washed into the
@@ -144,6 +145,7 @@ def test_total_rate_kept_where_the_data_fix_it():
     assert abs(float(law.evolve(np.log(8.0)).atoms()[1][0]) - 0.75) <= 0.1
 
 
+@pytest.mark.slow
 def test_total_rate_raised_on_the_plateau():
     """The RBF Gram matrix of realcases.py: its fit stays on a plateau for total rates 2.5 to 16
     (no atom at n), so the rule takes a larger rate than the unconstrained fit's."""
@@ -210,6 +212,7 @@ def test_constant_scales_change_nothing_but_the_scale():
     np.testing.assert_allclose(scaled.moments(5, central=True), plain.moments(5, central=True), rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_fit_from_a_matrix_keeps_its_diagonal(getkey):
     # Rows on scales spread over three decades: the spectrum at n is not the free decompression of the
     # eigenvalues at m (small-scale rows keep their share of small eigenvalues); the scaled law is.

@@ -32,7 +32,11 @@ SEED_FREE_ZEROS = {"laplace_gram_narrow": 0, "laplace_gram": 0, "laplace_gram_wi
                    "tanh_gauss_newton": 1537 - 442, "tanh_hessian": 0}
 
 
-@pytest.fixture(scope="module", params=list(ALL_CASES))
+# constructions that train a network or build a large Gram (10-65 s each on the 2-core CI machine): slow
+HEAVY = ("mlp_hessian", "cnn_hessian", "activation_gram", "ntk_gram", "knn_laplacian", "tanh_gauss_newton")
+
+
+@pytest.fixture(scope="module", params=[pytest.param(k, marks=pytest.mark.slow) if k in HEAVY else k for k in ALL_CASES])
 def case(request):
     return ALL_CASES[request.param]()
 
@@ -144,7 +148,7 @@ def test_all_cases_registered_in_order():
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param(k, marks=pytest.mark.slow) if k == "cnn_hessian" else k for k in MORE_CASES]
+    "name", [pytest.param(k, marks=pytest.mark.slow) if k in HEAVY else k for k in MORE_CASES]
 )
 def test_more_cases_other_seed(name):
     """Seed 1: the zeros are still exactly those predicted, and where the construction alone fixes

@@ -131,6 +131,7 @@ def test_slogdet_cond_norm_positive_and_signed():
     np.testing.assert_allclose(spec.cond(), jnp.max(jnp.abs(ev)) / jnp.min(jnp.abs(ev)), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_support_edges_and_cusps_free_levy():
     big = D.FreeLevy([2.0, 5.5], [0.75, 0.25], 0.1, 0.0, 0.4)  # 3 bulks
     law = big.decompress(0.25)  # 1 bulk at n0; splits twice by tau = 4
