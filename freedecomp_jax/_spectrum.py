@@ -181,8 +181,11 @@ class Spectrum(eqx.Module):
         self._single("quantile(q)")
         q = jnp.asarray(q, dtype=jnp.float64)
         g, rho, alpha, Fn, (pos, w) = self._law()
-        # CDF just below / at each atom
-        Fa = self.cdf(pos) - w  # includes the other atoms at or below, minus itself
+        # CDF just below each atom: atoms at one position (e.g. a law's atom at 0 and zero rows) are
+        # stacked in slot order, so their intervals of q tile [F(x-), F(x)] without overlapping
+        k = jnp.arange(pos.shape[-1])
+        same_or_later = (pos[None, :] == pos[:, None]) & (k[None, :] >= k[:, None])
+        Fa = self.cdf(pos) - jnp.sum(jnp.where(same_or_later, w[None, :], 0.0), axis=-1)
         below = jnp.where(w > 0, Fa, jnp.inf)
         upper = below + w
         qe = q[..., None]

@@ -259,6 +259,23 @@ def test_zero_rows_of_a_matrix_input_keep_their_share(getkey):
     assert np.mean(np.abs(np.sort(rest) - truth[: rest.size])) / np.std(truth) <= 0.05
 
 
+def test_atoms_at_one_position_are_stacked():
+    """Zero rows (a fixed atom at 0) around a block whose own law has an atom at exactly 0: the two
+    atoms share a position and the quantiles must give 0 to their summed weight. B = MP(2) at 100,
+    grown 4x, is MP(8) with an atom of 1 - 1/8 at 0 (closed form); with a fraction 0.2 of zero rows
+    the whole law has 0.2 + 0.8 * 7/8 = 0.9 of its mass at 0."""
+    law = fdj.ZeroRows(D.MarchenkoPastur(2.0, n0=100.0), 0.2, 125.0)
+    n = 500
+    spec = fdj.decompress(law, law.grid(fdj.Free(), n, 512), float(n))
+    pos, w = (np.asarray(a) for a in spec.atoms)
+    assert np.count_nonzero((pos == 0) & (w > 0)) == 2  # two slots at one position
+    assert float(spec.cdf(0.0)) == pytest.approx(0.9, abs=1e-3)
+    ev = np.asarray(spec.eigvalsh(n))
+    assert np.sum(ev == 0) == pytest.approx(0.9 * n, abs=1)
+    q = np.asarray(spec.quantile(np.array([0.05, 0.5, 0.89, 0.95])))
+    assert np.all(q[:3] == 0) and q[3] > 0
+
+
 def _nonzero_cdf(law):
     """(CDF, x) of the absolutely continuous part of `law`, normalised."""
     lo, hi = np.asarray(law.support())[0]
