@@ -136,15 +136,27 @@ def _draw_linear(ax, x, rho, pos, w, observed, truth, bins):
     ax.set_xlabel("eigenvalue λ")
     ax.set_ylabel("density ρ(λ)")
     ax.set_ylim(bottom=0.0)
+    # the grid may reach far beyond the support (a Levy-Khintchine grid spans 100x the largest jump):
+    # show the support, the atoms and the histograms, not the empty grid
+    shown = [a for a in (x[_inside(rho)], pos[w > 0], observed, truth) if a is not None and np.size(a)]
+    if shown:
+        lo, hi = (f(np.concatenate([np.ravel(a) for a in shown])) for f in (np.min, np.max))
+        pad = 0.05 * (hi - lo) if hi > lo else 0.5
+        ax.set_xlim(lo - pad, hi + pad)
     if pos.size:
         return _stems(ax, pos, w)
     return ax
 
 
+def _inside(rho):
+    """Grid points in a bulk: density above 1e-12 of its peak (round-off outside the support is not a bulk)."""
+    return rho > 1e-12 * max(float(rho.max()), 1e-300)
+
+
 def _support_rug(ax, x, rho, label: bool = True):
     """The bulks (runs of positive density on the grid) as a thin band along the bottom of the Axes:
     a bulk of small mass far from the rest (an outlier group) stays visible whatever its density."""
-    inside = rho > 1e-12 * max(float(rho.max()), 1e-300)
+    inside = _inside(rho)
     if not inside.any():
         return
     d = np.diff(np.concatenate([[0], inside.astype(np.int8), [0]]))

@@ -112,3 +112,14 @@ def test_needs_a_single_size(spec):
     many = eqx.tree_at(lambda s: s.density, spec, jnp.stack([spec.density, spec.density]))
     with pytest.raises(ValueError, match="spec\\[k\\]"):
         plot_spectrum(many)
+
+
+def test_linear_axis_shows_the_support_not_the_whole_grid():
+    """MP(2) at n: support [(1 - sqrt 2)^2, (1 + sqrt 2)^2] = [0.17, 5.83] and an atom at 0, on a grid
+    that reaches 6.5; padded by 5%, the axis ends near 6.12, before the grid does."""
+    big = np.linspace(-0.5, 30.0, 1024)  # a grid far wider than the support
+    wide = fdj.decompress(D.MarchenkoPastur(0.25).curve(N0), big, N)
+    ax = plot_spectrum(wide)
+    lo, hi = ax.get_xlim()
+    edge = (1 + np.sqrt(2.0)) ** 2
+    assert -0.5 < lo <= 0.0 and edge <= hi <= 1.1 * edge
