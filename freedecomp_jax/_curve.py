@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _arguments as arguments
 from ._branch import BranchTracker, stieltjes_branch, tracker_results
 from ._branch_points import branch_points as _branch_points
 from ._curve_edges import CurveEdges, refine_cusps
@@ -97,11 +98,7 @@ class SpectralCurve(AbstractSpectralLaw):
     def __init__(self, coeffs: Num[ArrayLike, "..."] | Sequence[Sequence[float]], n0: RealScalarLike = 1.0):
         check_x64()
         self.coeffs = _as_coeffs(coeffs)
-        if is_concrete(n0):
-            n0_np = np.asarray(n0, dtype=float)
-            if n0_np.shape != () or not np.isfinite(n0_np) or n0_np <= 0:
-                raise ValueError(f"n0 (the matrix size of the curve) must be a positive finite scalar; got {n0!r}.")
-        self.n0 = jnp.asarray(n0, dtype=jnp.float64)
+        self.n0 = arguments.real_scalar("n0", n0, lower=0.0, fix="pass the matrix size the curve describes")
 
     # ------------------------------------------------------------------ structure
     @property

@@ -7,8 +7,8 @@ and a [`RESULTS`][] per point (docs/method.md, "Free decompression").
 
 import equinox as eqx
 import jax.numpy as jnp
-import numpy as np
 
+from . import _arguments as arguments
 from ._curve_solve import CurveSolver
 from ._custom_types import ArrayLike, Real
 from ._kinds import AbstractDecompression, Free
@@ -18,30 +18,8 @@ from ._spectrum import Spectrum
 from ._x64 import check_x64, is_concrete
 
 
-def _check_grid(x) -> None:
-    if is_concrete(x):
-        xn = np.asarray(x, dtype=float)
-        if xn.ndim != 1 or xn.size == 0:
-            raise ValueError(f"x must be a non-empty 1-D grid of real points; got shape {xn.shape}.")
-        if not np.all(np.isfinite(xn)):
-            raise ValueError("x contains NaN or inf; pass a finite grid.")
-        if np.any(np.diff(xn) <= 0):
-            raise ValueError("x must be strictly increasing (the spectrum is integrated over the grid); sort it and drop duplicates.")
-    elif jnp.ndim(x) != 1 or jnp.shape(x)[0] == 0:
-        raise ValueError(f"x must be a non-empty 1-D grid; got shape {jnp.shape(x)}.")
-
-
 def _check_sizes(n, n0):
-    if is_concrete(n):
-        nn = np.asarray(n, dtype=float)
-        if nn.ndim > 1 or nn.size == 0 or not np.all(np.isfinite(nn)) or np.any(nn <= 0):
-            raise ValueError(f"n must be a positive size or a 1-D array of sizes; got {n!r}.")
-        if is_concrete(n0) and np.any(nn < float(n0) * (1 - 1e-12)):
-            raise ValueError(
-                f"n = {nn.min():g} is smaller than the law's size n0 = {float(n0):g}; "
-                "decompression only grows the matrix (pass n >= n0)."
-            )
-    sizes = jnp.asarray(n, dtype=jnp.float64)
+    sizes = arguments.sizes("n", n, n0)
     if not (is_concrete(n) and is_concrete(n0)):  # otherwise checked above
         sizes = eqx.error_if(sizes, jnp.any(sizes < n0 * (1 - 1e-12)), "decompress: n < n0; decompression only grows the matrix (pass n >= n0).")
     return sizes
@@ -82,7 +60,9 @@ def decompress(
     `spec.moment_errors()` and `spec.mass()`, or call [`predict`][], which does it for you.
     """
     check_x64()
-    _check_grid(x)
+    arguments.law("law", law)
+    arguments.kind("kind", kind)
+    arguments.grid("x", x)
     sizes = _check_sizes(n, law.n0)
     spec = Spectrum.solve(law, kind, jnp.asarray(x, dtype=jnp.float64), sizes, solver)
     if throw:

@@ -55,15 +55,14 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
+from . import _arguments as arguments
 from ._curve import SpectralCurve
 from ._custom_types import ArrayLike, Float, Shaped
 from ._fit_config import FitConfig, FitDiagnostics
 from ._fit_problem import _transformed
 from ._fit_refine import _core_jit, _data_jit, _scores
 from ._inputs import (
-    _check_deg,
     _check_spectrum,
-    _eps_of,
     _Inputs,
     _parse_inputs,
     _Spectrum,
@@ -192,7 +191,7 @@ def _fit_with_diagnostics(eigs, deg, n0, log, weights, config: FitConfig):
     """`fit_with_diagnostics` (shared by `fit`)."""
     check_x64()
     if deg is not None:
-        deg = _check_deg(deg)
+        deg = arguments.degrees(deg)
     if not is_concrete(eigs, n0, weights):
         if deg is None:
             raise ValueError("deg=None (automatic degrees) is plain Python and cannot run under jit/vmap/grad; pass deg=(deg_z, deg_m).")
@@ -203,7 +202,7 @@ def _fit_with_diagnostics(eigs, deg, n0, log, weights, config: FitConfig):
             raise ValueError("eigs is complex; pass the real eigenvalues.")
         w = jnp.ones(arr.shape) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
         n0 = jnp.sum(w > 0).astype(jnp.float64) if n0 is None else n0
-        eps = _eps_of(np.empty(0, dtype=arr.dtype))
+        eps = arguments.eps_of(np.empty(0, dtype=arr.dtype))
         inputs = _Inputs(_Spectrum(arr.astype(jnp.float64), w, eps), n0, (), ())
         return _fit_fixed(inputs, deg, log, config)
     inputs = _parse_inputs(eigs, n0, weights, config)
@@ -252,4 +251,4 @@ def fit(
     **Returns:** a [`SpectralCurve`][] with `n0` set. For fixed `deg`, `fit` works under
     `jit` and `vmap` and is differentiable in the eigenvalues.
     """
-    return fit_with_diagnostics(eigs, deg, n0, log=log, weights=weights, config=config)[0]
+    return _fit_with_diagnostics(eigs, deg, n0, log, weights, config)[0]

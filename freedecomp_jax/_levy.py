@@ -42,6 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _arguments as arguments
 from ._custom_types import Array, ArrayLike, Complex, Float, Real, RealScalarLike
 from ._edge_flow import AbstractEdgeSystem
 from ._kinds import AbstractDecompression, Free
@@ -70,21 +71,19 @@ class LevyKhintchine(AbstractSpectralLaw):
     scales: Float[Array, " D"] | None
 
     def __init__(self, drift, variance, rates, jumps, n0: RealScalarLike = 1.0, scales=None):
-        values = (drift, variance, rates, jumps, n0)
-        if is_concrete(*values):
-            arrs = [np.asarray(v, dtype=float) for v in values]
-            if any(not np.all(np.isfinite(v)) for v in arrs):
-                raise ValueError("LevyKhintchine parameters must be finite.")
-            if arrs[2].ndim != 1 or arrs[2].shape != arrs[3].shape or arrs[2].size == 0:
-                raise ValueError(f"rates and jumps must be 1-D arrays of one length >= 1; got {arrs[2].shape} and {arrs[3].shape}.")
-            if arrs[1] < 0 or np.any(arrs[2] < 0):
-                raise ValueError("LevyKhintchine needs variance >= 0 and rates >= 0 (a Levy measure is non-negative).")
-            if arrs[4] < 1:
-                raise ValueError(f"n0 must be >= 1; got {n0!r}.")
+        arguments.real_scalar("drift", drift)
+        arguments.real_scalar("variance", variance, lower=0.0, strict=False, fix="pass the variance of the semicircular part, >= 0")
+        arguments.real_scalar("n0", n0, lower=1.0, strict=False, fix="pass the matrix size the law describes")
+        if is_concrete(rates, jumps):
+            r, j = arguments.eigenvalues("rates", rates), arguments.eigenvalues("jumps", jumps)
+            if r.ndim != 1 or r.shape != j.shape or r.size == 0:
+                arguments.fail("rates, jumps", (r.shape, j.shape), "must be 1-D arrays of one length >= 1", "pass one rate per jump")
+            if np.any(r < 0):
+                arguments.fail("rates", rates, "must be >= 0 (a Levy measure is non-negative)", "pass non-negative rates")
         if scales is not None and is_concrete(scales):
-            d = np.asarray(scales, dtype=float)
-            if d.ndim != 1 or d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0):
-                raise ValueError("scales must be a non-empty 1-D array of finite positive values (a positive diagonal).")
+            d = arguments.eigenvalues("scales", scales)
+            if d.ndim != 1 or d.size == 0 or np.any(d <= 0):
+                arguments.fail("scales", scales, "must be a non-empty 1-D array of finite positive values (a positive diagonal)", "pass the positive diagonal entries")
         self.drift = jnp.asarray(drift, dtype=jnp.float64)
         self.variance = jnp.asarray(variance, dtype=jnp.float64)
         self.rates = jnp.asarray(rates, dtype=jnp.float64)

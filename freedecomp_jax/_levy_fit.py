@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _arguments as arguments
 from ._custom_types import ArrayLike, Float, Real, RealScalarLike
 from ._levy import LevyKhintchine
 from ._nnls import nnls
@@ -156,36 +157,30 @@ def fit_levy(
     they are. A matrix with a non-positive diagonal entry is fitted by its eigenvalues alone.
     """
     check_x64()
-    lam = jnp.asarray(eigs)
+    lam = jnp.asarray(arguments.eigenvalues("eigs", eigs) if is_concrete(eigs) else eigs)
     scales = None
     if lam.ndim == 2:
         lam, scales = _matrix_input(lam, weights)
     if is_concrete(lam):
         arr = np.asarray(lam)
         if arr.ndim != 1 or arr.size < 8:
-            raise ValueError(f"fit_levy needs a 1-D array of at least 8 eigenvalues; got shape {arr.shape}.")
-        if np.iscomplexobj(arr) or not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"eigs must be real; got dtype {arr.dtype}.")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("eigs contains NaN or inf; remove them (or recompute the eigenvalues) before fitting.")
+            arguments.fail("eigs", arr, "fit_levy needs a 1-D array of at least 8 eigenvalues", "pass more eigenvalues")
     lam = lam.astype(jnp.float64)
-    w = jnp.ones_like(lam) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
+    w = jnp.ones_like(lam) if weights is None else jnp.asarray(weights)
     if is_concrete(lam, w):
-        la, wa = np.asarray(lam), np.asarray(w)
-        if wa.shape != la.shape or np.any(wa < 0) or not np.all(np.isfinite(wa)):
-            raise ValueError(f"weights must be finite, non-negative and of shape {la.shape}.")
+        la = np.asarray(lam)
+        wa = np.ones(la.shape) if weights is None else arguments.weights("weights", w, la.shape[0])
+        w = jnp.asarray(wa)
         act = wa > 0
         tol = act.sum() * np.finfo(float).eps * np.max(np.abs(la[act]), initial=0.0)
         if np.unique(la[act & (np.abs(la) > tol)]).size < 2:
-            raise ValueError("the spectrum has fewer than two distinct non-zero eigenvalues: there is no bulk to fit.")
+            arguments.fail("eigs", la, "the spectrum has fewer than two distinct non-zero eigenvalues: there is no bulk to fit", "pass the eigenvalues of a matrix with a continuous part")
         if signed is None:
             signed = bool(np.any(la[act] < -tol))
     elif signed is None:
         raise ValueError("fit_levy under jit/vmap cannot look at the eigenvalues' signs; pass signed=True or False.")
-    size = jnp.sum(w > 0) if n0 is None else n0
-    if is_concrete(size):
-        if not float(np.asarray(size)) >= 1:
-            raise ValueError(f"n0 must be >= 1; got {n0!r}.")
+    w = w.astype(jnp.float64)
+    size = jnp.sum(w > 0) if n0 is None else arguments.real_scalar("n0", n0, lower=1.0, strict=False, fix="pass the size of the matrix the eigenvalues come from")
     law = _fit_levy(lam, w, jnp.asarray(size, dtype=jnp.float64), bool(signed), config)
     if scales is None:
         return law
@@ -195,19 +190,18 @@ def fit_levy(
 def _matrix_input(A, weights):
     """(eigenvalues to fit, scales): those of $D^{-1/2}AD^{-1/2}$ and $d$, or of $A$ and None."""
     if weights is not None:
-        raise ValueError("weights apply to eigenvalues; pass the eigenvalues (or the matrix without weights).")
+        arguments.fail("weights", weights, "weights apply to eigenvalues, not to a matrix input", "pass the eigenvalues with their weights instead")
     if A.shape[0] != A.shape[1]:
-        raise ValueError(f"a matrix input must be square; got shape {A.shape}.")
-    if jnp.iscomplexobj(A):
-        raise ValueError(f"a matrix input must be real symmetric; got dtype {A.dtype}.")
+        arguments.fail("eigs", A, "a 2-D input is read as a symmetric matrix and must be square", "pass a square matrix, or a 1-D array of eigenvalues")
+    if is_concrete(A):
+        arr = arguments.eigenvalues("eigs", A)
+        arguments.symmetric_matrix("eigs", arr)
+    elif jnp.iscomplexobj(A):
+        arguments.fail("eigs", f"a traced matrix of dtype {A.dtype}", "must be real symmetric", "pass a real matrix")
     A = A.astype(jnp.float64)
     d = jnp.diagonal(A)
     if is_concrete(A):
         arr = np.asarray(A)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("the matrix contains NaN or inf; fix its entries before fitting.")
-        if not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12 * np.max(np.abs(arr), initial=0.0)):
-            raise ValueError("the matrix is not symmetric; pass (A + A.T) / 2 or its eigenvalues.")
         if not np.all(np.diagonal(arr) > 0):
             return jnp.linalg.eigvalsh(A), None
     else:

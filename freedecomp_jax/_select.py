@@ -18,11 +18,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _arguments as arguments
 from ._curve_solve import CurveSolver
 from ._custom_types import Array, ArrayLike, Float, Shaped
 from ._fit import curve_candidates, fit_with_diagnostics
 from ._fit_config import FitConfig
-from ._inputs import _check_deg, _check_spectrum, _parse_inputs
+from ._inputs import _check_spectrum, _parse_inputs
 from ._kinds import AbstractDecompression, Free
 from ._law import AbstractSpectralLaw
 from ._levy_fit import LevyConfig, fit_levy
@@ -120,20 +121,19 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     m_all = m_rest = None
     if zero is not None:
         if n0 is not None and float(n0) != zero.size:
-            raise ValueError(f"a matrix input has n0 = its size ({zero.size}); drop n0 or pass n0={zero.size}.")
+            arguments.fail("n0", n0, f"a matrix input has n0 = its size ({zero.size})", f"drop n0 or pass n0={zero.size}")
         keep = ~zero
         m_all = zero.size
         m_rest = int(keep.sum())
         x = np.asarray(x)[np.ix_(keep, keep)]
         kind = kind.without_rows(m_rest / m_all)
-    inputs = _parse_inputs(x, n0, weights, fit_config)
+    inputs = _parse_inputs(x, n0, weights, fit_config, name="x")
     for s in (inputs.base,) + inputs.joint + inputs.nested:
-        _check_spectrum(s, deg if s is inputs.base else None, log)
+        _check_spectrum(s, deg if s is inputs.base else None, log, "x")
     matrix = None
     if not isinstance(x, (Mapping, list, tuple)) and np.ndim(np.asarray(x)) == 2 and weights is None:
         matrix = np.asarray(x)
-    if n < inputs.n0 * (1 - 1e-12) if m_all is None else n < m_all:
-        raise ValueError(f"n = {n} is smaller than the observed size n0 = {m_all or inputs.n0:g}; decompression only grows the matrix (pass n >= n0).")
+    arguments.matrix_size("n", n, observed=float(m_all or inputs.n0))
     reports = []
     for name, score, law, why in _candidates(x, inputs, matrix, kind, deg, log, weights, fit_config, levy_config):
         if law is None:
@@ -186,10 +186,12 @@ def predict(
     with fixed degrees.
     """
     check_x64()
-    n = _check_n(n)
+    n = arguments.matrix_size("n", n)
+    arguments.kind("kind", kind)
     if deg is not None:
-        deg = _check_deg(deg)
-    spec, report = _choose(x, n, kind, deg, n0, log, weights, fit_config, levy_config, int(grid_size), solver)
+        deg = arguments.degrees(deg)
+    grid_size = arguments.integer("grid_size", grid_size, lower=16, fix="pass the number of grid points, e.g. grid_size=1024")
+    spec, report = _choose(x, n, kind, deg, n0, log, weights, fit_config, levy_config, grid_size, solver)
     return (spec, report) if return_report else spec
 
 
@@ -202,13 +204,8 @@ def eigvalsh(
     r"""Predicted eigenvalues of the $n \times n$ matrix from a small one: `predict(x, n, kind, **options).eigvalsh(n)`,
     the $n$ quantiles $Q((k - \frac12)/n)$ of the predicted law (atoms included; a matrix's zero rows
     keep their share of zeros). Same arguments as [`predict`][]."""
-    n = _check_n(n)
+    n = arguments.matrix_size("n", n)
     spec = predict(x, n, kind, **options)
     assert isinstance(spec, Spectrum)
     return spec.eigvalsh(n)
 
-
-def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float, np.floating)) or not np.isfinite(n) or int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer matrix size (>= the observed size); got {n!r}.")
-    return int(n)

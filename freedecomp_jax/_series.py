@@ -33,6 +33,11 @@ def laurent_series(c, n_terms: int):
     c = jnp.asarray(c, dtype=jnp.float64)
     L, K = c.shape[0] - 1, c.shape[1] - 1
     c = c.at[L, 0].set(0.0)
+    # Units: z -> sigma z, m -> m / sigma multiplies c_ij by sigma^(i-j), so the diagonals of a curve
+    # in large or small units differ by many decades and a test for a vanishing diagonal relative to
+    # the largest coefficient would depend on the units. Balance first: sigma, a power of two (exact),
+    # from the least-squares slope of log|c_ij| against i - j; then S_k = sigma^k S_k(balanced).
+    c, sigma = _balanced(c)
     ds, (rows, cols, si, sj) = _diagonal_table(L, K)
     D = jnp.zeros((len(ds), K + 1), dtype=c.dtype).at[rows, cols].set(c[si, sj])
     thr = 1e-13 * jnp.max(jnp.abs(c))
@@ -67,7 +72,24 @@ def laurent_series(c, n_terms: int):
         return S.at[k].set(-E / dDr)
 
     S = jnp.zeros(N, dtype=c.dtype).at[0].set(S0)
-    return jax.lax.fori_loop(1, N, body, S)
+    S = jax.lax.fori_loop(1, N, body, S)
+    return S * sigma ** jnp.arange(N)
+
+
+def _balanced(c):
+    """`(c_ij sigma^(i-j), sigma)` with sigma = 2^round(-slope) from log|c_ij| ~ a + slope (i - j)."""
+    i, j = np.indices(c.shape)
+    d = jnp.asarray(i - j, dtype=c.dtype)
+    nz = jax.lax.stop_gradient(c) != 0
+    count = jnp.maximum(jnp.sum(nz), 1)
+    logc = jnp.where(nz, jnp.log2(jnp.where(nz, jnp.abs(jax.lax.stop_gradient(c)), 1.0)), 0.0)
+    d_mean = jnp.sum(jnp.where(nz, d, 0.0)) / count
+    l_mean = jnp.sum(logc) / count
+    var = jnp.sum(jnp.where(nz, (d - d_mean) ** 2, 0.0))
+    cov = jnp.sum(jnp.where(nz, (d - d_mean) * (logc - l_mean), 0.0))
+    k = jnp.round(-jnp.where(var > 0, cov / jnp.where(var > 0, var, 1.0), 0.0))
+    k = jnp.clip(jnp.where(jnp.isfinite(k), k, 0.0), -300.0, 300.0)
+    return c * jnp.exp2(k * d), jnp.exp2(k)
 
 
 def spectral_radius(S):

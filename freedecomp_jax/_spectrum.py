@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _arguments as arguments
 from ._custom_types import Array, ArrayLike, Complex, Float, Real
 from ._edge_flow import EdgeFlow
 from ._kinds import AbstractDecompression, Free
@@ -42,6 +43,12 @@ def _integrate(x, rho, F0, F1):
     d0 = jnp.diff(f0)
     d1 = jnp.diff(f1)
     return jnp.sum(r0 * d0 + s * (d1 - x0 * d0))
+
+
+def _mass(x, rho):
+    r"""$\int\rho$ for piecewise-linear $\rho$: the trapezoid sum, exact, and cell-local (through
+    the antiderivatives of `_integrate`, $x^2/2$ differences lose $\log_{10}(|x|/h)$ digits far from 0)."""
+    return jnp.sum(jnp.diff(x) * (rho[:-1] + rho[1:])) / 2
 
 
 def _xlog(x):
@@ -145,7 +152,7 @@ class Spectrum(eqx.Module):
 
     def _alpha(self):
         _, w = self._atoms()
-        raw = _integrate(self.x, self.density, lambda x: x, lambda x: x**2 / 2)
+        raw = _mass(self.x, self.density)
         return (1.0 - jnp.sum(w)) / jnp.where(raw > 0, raw, 1.0)
 
     # ------------------------------------------------------------------ the law
@@ -153,11 +160,15 @@ class Spectrum(eqx.Module):
     def mass(self) -> Float[Array, ""]:
         r"""Unnormalised total mass $\int\rho + \sum_a w_a$ on the grid (1 when the grid covers the support)."""
         self._single("mass()")
-        return _integrate(self.x, self.density, lambda x: x, lambda x: x**2 / 2) + jnp.sum(self._atoms()[1])
+        return _mass(self.x, self.density) + jnp.sum(self._atoms()[1])
+
+    def cdf(self, x: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
+        r"""$F(x) = \mu((-\infty, x])$ of the (normalised) law, atoms included (`x`: real points)."""
+        arguments.real_points("x", x)
+        return self._cdf(x)
 
     @_compiled
-    def cdf(self, x: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
-        r"""$F(x) = \mu((-\infty, x])$ of the (normalised) law, atoms included."""
+    def _cdf(self, x):
         self._single("cdf(x)")
         xq = jnp.asarray(x, dtype=jnp.float64)
         g, rho, alpha, Fn, (pos, w) = self._law()
@@ -175,9 +186,14 @@ class Spectrum(eqx.Module):
         nodes = jnp.concatenate([jnp.zeros((1,)), jnp.cumsum(h * (r0 + s * h / 2))])
         return self.x, self.density, self._alpha(), nodes, self._atoms()
 
-    @_compiled
     def quantile(self, q: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
-        r"""$Q(q) = \inf\{x : F(x) \ge q\}$ (exact inverse of the piecewise-quadratic CDF; atoms are jumps)."""
+        r"""$Q(q) = \inf\{x : F(x) \ge q\}$ (exact inverse of the piecewise-quadratic CDF; atoms are
+        jumps); `q`: probabilities in $[0, 1]$."""
+        arguments.probabilities("q", q)
+        return self._quantile(q)
+
+    @_compiled
+    def _quantile(self, q):
         self._single("quantile(q)")
         q = jnp.asarray(q, dtype=jnp.float64)
         g, rho, alpha, Fn, (pos, w) = self._law()
@@ -185,7 +201,7 @@ class Spectrum(eqx.Module):
         # stacked in slot order, so their intervals of q tile [F(x-), F(x)] without overlapping
         k = jnp.arange(pos.shape[-1])
         same_or_later = (pos[None, :] == pos[:, None]) & (k[None, :] >= k[:, None])
-        Fa = self.cdf(pos) - jnp.sum(jnp.where(same_or_later, w[None, :], 0.0), axis=-1)
+        Fa = self._cdf(pos) - jnp.sum(jnp.where(same_or_later, w[None, :], 0.0), axis=-1)
         below = jnp.where(w > 0, Fa, jnp.inf)
         upper = below + w
         qe = q[..., None]
@@ -213,11 +229,11 @@ class Spectrum(eqx.Module):
 
     @_compiled
     def _quantiles(self, n: int):
-        return self.quantile((jnp.arange(n) + 0.5) / n)
+        return self._quantile((jnp.arange(n) + 0.5) / n)
 
     def _static_size(self, num):
         if num is not None:
-            return int(num)
+            return arguments.integer("num", num, lower=1, fix="pass the number of eigenvalues wanted, e.g. num=spec.size")
         if not is_concrete(self.size):
             raise ValueError("the spectrum's size is traced (inside jit/vmap); pass the number of eigenvalues, eigvalsh(num=n).")
         return int(round(float(self.size)))
@@ -227,7 +243,7 @@ class Spectrum(eqx.Module):
     def moment(self, k: int) -> Float[Array, ""]:
         r"""$\int x^k d\mu$ (atoms included)."""
         self._single("moment(k)")
-        k = int(k)
+        k = arguments.integer("k", k, lower=0, fix="pass a moment order k >= 0")
         pos, w = self._atoms()
         ac = _integrate(self.x, self.density, lambda x: x ** (k + 1) / (k + 1), lambda x: x ** (k + 2) / (k + 2))
         return self._alpha() * ac + jnp.sum(w * pos**k)
@@ -259,9 +275,7 @@ class Spectrum(eqx.Module):
         part of the support).
         """
         self._single("moment_errors()")
-        kmax = int(kmax)
-        if kmax < 2:
-            raise ValueError(f"moment_errors needs kmax >= 2; got {kmax}.")
+        kmax = arguments.integer("kmax", kmax, lower=2)
         order = 2 * ((kmax + 1) // 2)
         mean, exact = self.law.exact_moments(self.kind, self.t, order)
         got = jnp.stack([self._central(k, mean) for k in range(1, kmax + 1)])
@@ -271,8 +285,8 @@ class Spectrum(eqx.Module):
         return (got - exact[1 : kmax + 1]) / scale
 
     def trace(self, p: int = 1) -> Float[Array, ""]:
-        r"""$\operatorname{tr} A_n^p \approx n\int x^p d\mu$."""
-        return self.size * self.moment(p)
+        r"""$\operatorname{tr} A_n^p \approx n\int x^p d\mu$ (`p`: an integer $\ge 0$)."""
+        return self.size * self.moment(arguments.integer("p", p, lower=0, fix="pass a power p >= 0"))
 
     def _abs_power(self, p):
         pos, w = self._atoms()
@@ -298,7 +312,7 @@ class Spectrum(eqx.Module):
         )
         zero_atom = jnp.any((w > 0) & (pos == 0))
         logabs = self.size * (self._alpha() * ac + jnp.sum(jnp.where((w > 0) & (pos != 0), w * _xlog(pos), 0.0)))
-        n_neg = jnp.floor(self.size * self.cdf(-jnp.finfo(jnp.float64).tiny) + 0.5)
+        n_neg = jnp.floor(self.size * self._cdf(-jnp.finfo(jnp.float64).tiny) + 0.5)
         sign = jnp.where(jnp.mod(n_neg, 2) == 0, 1.0, -1.0)
         return jnp.where(zero_atom, 0.0, sign), jnp.where(zero_atom, -jnp.inf, logabs)
 
@@ -306,11 +320,10 @@ class Spectrum(eqx.Module):
     def norm(self, p: float | int = 2) -> Float[Array, ""]:
         r"""Schatten norm $(\sum_k|\lambda_k|^p)^{1/p} \approx (n\int|x|^pd\mu)^{1/p}$; `p = inf`: $\max_k|\lambda_k|$."""
         self._single("norm(p)")
-        if p == np.inf:
-            ends = self.quantile(jnp.array([0.5, self.size - 0.5]) / self.size)
+        if isinstance(p, (int, float)) and not isinstance(p, bool) and p == np.inf:
+            ends = self._quantile(jnp.array([0.5, self.size - 0.5]) / self.size)
             return jnp.max(jnp.abs(ends))
-        if not p > 0:
-            raise ValueError(f"norm(p) needs p > 0 or p = inf; got {p!r}.")
+        arguments.real_scalar("p", p, lower=0.0, fix="pass p > 0 (p = 2: Frobenius, p = 1: nuclear) or p = inf (spectral norm)")
         return (self.size * self._abs_power(float(p))) ** (1.0 / p)
 
     @_compiled
@@ -318,10 +331,10 @@ class Spectrum(eqx.Module):
         r"""2-norm condition number $\max_k|\lambda_k| / \min_k|\lambda_k|$ of the predicted eigenvalues."""
         self._single("cond()")
         n = self.size
-        n_neg = jnp.floor(n * self.cdf(-jnp.finfo(jnp.float64).tiny) + 0.5)
+        n_neg = jnp.floor(n * self._cdf(-jnp.finfo(jnp.float64).tiny) + 0.5)
         k = jnp.stack([n_neg - 0.5, n_neg + 0.5, 0.5, n - 0.5])
         k = jnp.clip(k, 0.5, n - 0.5)
-        qv = jnp.abs(self.quantile(k / n))
+        qv = jnp.abs(self._quantile(k / n))
         return jnp.max(qv[2:]) / jnp.min(qv[:2])
 
     # ------------------------------------------------------------------ edges (plain Python)

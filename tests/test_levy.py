@@ -164,11 +164,8 @@ def test_total_rate_raised_on_the_plateau():
 def test_jit_vmap_grad():
     rng = np.random.default_rng(0)
     batch = np.stack([np.sort(np.exp(rng.uniform(-4, 1, 200))) for _ in range(3)])
-    fit = jax.jit(lambda e: fdj.fit_levy(e, 200, signed=False))
     eager = [fdj.fit_levy(e) for e in batch]
-    jitted = fit(batch[0])
-    np.testing.assert_allclose(jitted.rates, eager[0].rates, rtol=1e-8, atol=1e-12)
-    batched = jax.vmap(lambda e: fdj.fit_levy(e, 200, signed=False))(batch)
+    batched = jax.jit(jax.vmap(lambda e: fdj.fit_levy(e, 200, signed=False)))(batch)
     for k in range(3):
         np.testing.assert_allclose(batched.rates[k], eager[k].rates, rtol=1e-8, atol=1e-12)
     x = jnp.geomspace(1e-3, 30.0, 64)
@@ -259,7 +256,7 @@ def test_scaled_law_jit_vmap_grad():
         (lambda: fdj.fit_levy(np.ones(4)), "at least 8"),
         (lambda: fdj.fit_levy(np.zeros(20)), "no bulk"),
         (lambda: jax.jit(lambda e: fdj.fit_levy(e).rates)(jnp.ones(20)), "signed"),
-        (lambda: fdj.LevyKhintchine(0.0, 0.0, [-1.0], [1.0]), "rates >= 0"),
+        (lambda: fdj.LevyKhintchine(0.0, 0.0, [-1.0], [1.0]), "rates = .*must be >= 0"),
         (lambda: fdj.LevyKhintchine(0.0, 0.0, [1.0], [1.0], scales=[1.0, -2.0]), "positive"),
         (lambda: fdj.fit_levy(np.ones((20, 12))), "square"),
         (lambda: fdj.fit_levy(np.triu(np.ones((20, 20)))), "symmetric"),

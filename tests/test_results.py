@@ -33,15 +33,11 @@ def test_batch_of_64_with_one_bad_spectrum():
     assert lane_failed.tolist() == [k == 17 for k in range(64)]
     bad = first_failure(jax.tree.map(lambda v: v[17], result))
     assert "physical branch" in fdj.RESULTS[bad]  # a message that says what to do
-    # the 63 good lanes equal their single calls (an independent re-run, lane by lane)
-    for k in (0, 16, 18, 63):
-        d, r = _one(jnp.asarray(batch[k]))
-        np.testing.assert_allclose(density[k], d, rtol=1e-10, atol=1e-12)
-        assert not np.any(np.asarray(failed(r)))
-    # and they are right: MP(lam) grown 4x is MP(4 lam), closed form
-    lam = np.linspace(0.2, 0.6, 64)[63]
-    truth = np.asarray(D.MarchenkoPastur(4 * lam).density(np.asarray(X)))
-    assert np.trapezoid(np.abs(np.asarray(density[63]) - truth), np.asarray(X)) <= 0.05
+    # the 63 good lanes are right, each against its closed form: MP(lam) grown 4x is MP(4 lam)
+    for k, lam in enumerate(np.linspace(0.2, 0.6, 64)):
+        if k != 17:
+            truth = np.asarray(D.MarchenkoPastur(4 * lam).density(np.asarray(X)))
+            assert np.trapezoid(np.abs(np.asarray(density[k]) - truth), np.asarray(X)) <= 0.05, k
 
 
 def test_throw_raises_the_message():

@@ -1,7 +1,6 @@
 """The interface shared by the closed-form spectral laws, parameter checks and sampling helpers."""
 
 import abc
-import operator
 from collections.abc import Sequence
 from typing import ClassVar, TypeAlias
 
@@ -12,6 +11,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Num, PRNGKeyArray
 
+from .. import _arguments as arguments
 from .._curve import SpectralCurve
 from .._custom_types import Array, ArrayLike, Complex, Float, Real, RealScalarLike
 from .._edge_flow import AbstractEdgeSystem
@@ -141,18 +141,9 @@ def _jit_stieltjes(law: AbstractDistribution, z: Array) -> Array:
 
 
 def scalar_param(name: str, value, *, lower: float | None = 0.0, strict: bool = True, hint: str = "") -> Array:
-    """`value` as a 0-d float64 array; when concrete, check it is finite and above `lower`."""
-    if is_concrete(value):
-        arr = np.asarray(value)
-        if arr.shape != () or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-            raise ValueError(f"{name} must be a real scalar; got {value!r}.")
-        v = float(arr)
-        if not np.isfinite(v):
-            raise ValueError(f"{name} must be finite; got {v!r}.")
-        if lower is not None and (v <= lower if strict else v < lower):
-            rel = ">" if strict else ">="
-            raise ValueError(f"{name} must be {rel} {lower:g}; got {v!r}. {hint}".rstrip())
-    return jnp.asarray(value, dtype=jnp.float64)
+    """`value` as a 0-d float64 array; when concrete, checked finite and above `lower` (`hint`: what it is)."""
+    fix = f"{hint} Pass a finite real {'>' if strict else '>='} {lower:g}" if lower is not None else f"{hint} Pass a finite real"
+    return arguments.real_scalar(name, value, lower=lower, strict=strict, fix=fix.strip())
 
 
 def atom_params(t, w, *, positive_t: bool = True) -> tuple[Array, Array]:
@@ -185,15 +176,7 @@ def atom_params(t, w, *, positive_t: bool = True) -> tuple[Array, Array]:
 
 def integer_param(name: str, value, *, lower: int) -> int:
     """`value` as a Python int >= `lower` (a static count or degree)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer >= {lower}; got {value!r}.")
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer >= {lower} (it fixes the polynomial degree); got {value!r}.") from None
-    if v < lower:
-        raise ValueError(f"{name} must be an integer >= {lower}; got {v}.")
-    return v
+    return arguments.integer(name, value, lower=lower)
 
 
 def tau_param(tau) -> Array:
