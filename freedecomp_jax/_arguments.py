@@ -109,26 +109,22 @@ def grid(name: str, value) -> None:
 
 def probabilities(name: str, value) -> None:
     """Probabilities: finite reals in [0, 1] (checked when concrete)."""
+    real_points(name, value, within=(0.0, 1.0))
+
+
+def real_points(name: str, value, *, within: tuple[float, float] | None = None) -> None:
+    """Points where a function is evaluated: finite reals (in the closed interval `within`), checked when concrete."""
+    rule, fix = ("must be real numbers", "pass a float or an array of floats") if within is None else ("must be probabilities in [0, 1]", "pass floats in [0, 1]")
     if isinstance(value, (bool, str, bytes)):
-        fail(name, value, "must be probabilities in [0, 1]", "pass floats in [0, 1]")
+        fail(name, value, rule, fix)
     if is_concrete(value):
         arr = np.asarray(value)
         if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-            fail(name, value, "must be probabilities in [0, 1]", "pass floats in [0, 1]")
-        if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
-            fail(name, value, "must be probabilities in [0, 1]", "pass floats in [0, 1]")
-
-
-def real_points(name: str, value) -> None:
-    """Points where a function is evaluated: a real array (checked finite when concrete)."""
-    if isinstance(value, (bool, str, bytes)):
-        fail(name, value, "must be real numbers", "pass a float or an array of floats")
-    if is_concrete(value):
-        arr = np.asarray(value)
-        if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-            fail(name, value, "must be real numbers", "pass a float or an array of floats")
+            fail(name, value, rule, fix)
         if not np.all(np.isfinite(arr)):
-            fail(name, value, "contains NaN or inf", "pass finite points")
+            fail(name, value, "contains NaN or inf", fix)
+        if within is not None and (np.any(arr < within[0]) or np.any(arr > within[1])):
+            fail(name, value, rule, fix)
 
 
 def law(name: str, value) -> None:

@@ -175,13 +175,17 @@ def predict(
     `x`: the eigenvalues `(m,)` of an $m \times m$ principal submatrix, the symmetric matrix
     itself `(m, m)` (then its nested submatrices validate the degrees, its zero rows are kept as a
     fixed atom and its diagonal profile serves the Lévy–Khintchine law), or eigenvalues of several
-    nested sizes `{size: eigs}`. `deg`, `n0`, `log`, `weights`, `fit_config`: as in [`fit`][];
+    nested sizes `{size: eigs}`; integer and float32 arrays are accepted and converted to float64
+    (a float32 input's exact zeros are judged at float32's precision). `n`: an integer (or an
+    integral float) $\ge$ the observed size. `deg`, `n0`, `log`, `weights`, `fit_config`: as in [`fit`][];
     `levy_config`: as in [`fit_levy`][]; `kind`: [`Free`][]`()` or [`Deformed`][]`(ratio)`.
 
     Candidates are tried in order and the first whose prediction passes its check is returned
     (see the module docstring of `_select.py`): no failed grid point, unit mass and the exact
     moments at size $n$ within 1e-2. `return_report=True` also returns the [`Report`][] of every
-    candidate. No candidate passing raises `ValueError` with that report. Plain Python (the
+    candidate. No candidate passing raises `ValueError` with that report. Deterministic: the
+    random nested submatrices of a matrix input are drawn from `fit_config.seed` (default 0), so
+    the same input gives the same bits in every call and every process. Plain Python (the
     model choice looks at the data); for batches and `grad`, call [`fit`][] and [`decompress`][]
     with fixed degrees.
     """
