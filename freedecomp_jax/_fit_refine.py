@@ -130,47 +130,54 @@ class _Whitened(eqx.Module):
         return self.b0 + self.w @ self.y
 
 
+def _whitening(h):
+    """W with W^T h W = I: coordinates in which the loss Hessian h is the identity."""
+    evals, evecs = jnp.linalg.eigh(h)
+    return evecs / jnp.sqrt(evals)
+
+
 def _refine(b0, problem: _Problem, config: FitConfig):
     """`config.steps` optax L-BFGS steps (zoom line search), then `config.polish` Newton steps (no derivatives).
 
     The optimiser trains the leaf `y` of a [`_Whitened`][] module (split off by
     `eqx.partition`): coordinates in which the loss Hessian at the closed-form start is the
     identity, so the first step is a Newton step and L-BFGS converges in a few. Each step
-    refreshes the tracked branch (one `lax.scan`, so the tracker is traced once). Returns
-    the last iterate and the loss at every iterate (index 0: the closed-form start).
+    tracks the branch and forms the Newton system once (one `lax.scan`, so the tracker and the
+    Hessian are traced once); the first step, at the start itself ($y = 0$), sets the
+    whitening from its Hessian. Returns the last iterate and the loss at every iterate
+    (index 0: the closed-form start).
     """
     problem = jax.lax.stop_gradient(problem)
     b0 = jax.lax.stop_gradient(b0)
-    m0, _ = _tracked(_Coefficients(b0).raw(problem), problem, config)
-    _, h0 = _newton_system(b0, m0, problem, problem, config)
-    evals, evecs = jnp.linalg.eigh(h0)
-    model = _Whitened(jnp.zeros_like(b0), b0, evecs / jnp.sqrt(evals))
+    model = _Whitened(jnp.zeros_like(b0), b0, jnp.eye(b0.shape[0], dtype=b0.dtype))
     spec = eqx.tree_at(lambda mdl: mdl.y, jax.tree_util.tree_map(lambda _: False, model), replace=True)
-    params, static = eqx.partition(model, spec)
     opt = optax.lbfgs()
 
-    def loss_fn(p, m_star):
-        b = eqx.combine(p, static).b
-        return _loss_terms(b / jnp.linalg.norm(b), m_star, problem, config)[0]
-
     def step(carry, k):
-        p, state = carry
-        b = eqx.combine(p, static).b
+        model, state = carry
+        b = model.b
         b = b / jnp.linalg.norm(b)
         m_star, _ = _tracked(_Coefficients(b).raw(problem), problem, config)
-        value, grads = jax.value_and_grad(loss_fn)(p, m_star)
-        upd, new_state = opt.update(grads, state, p, value=value, grad=grads, value_fn=lambda q: loss_fn(q, m_star))
-        p_opt = optax.apply_updates(p, upd)
         g, h = _newton_system(b, m_star, problem, problem, config)
-        b_newton = b - jnp.linalg.solve(h, g)
-        y_newton = jnp.linalg.solve(model.w, b_newton - b0)
+        model = jax.lax.cond(k == 0, lambda mdl: eqx.tree_at(lambda t: t.w, mdl, _whitening(h)), lambda mdl: mdl, model)
+        p, static = eqx.partition(model, spec)
+
+        def loss_fn(q):
+            bq = eqx.combine(q, static).b
+            return _loss_terms(bq / jnp.linalg.norm(bq), m_star, problem, config)[0]
+
+        value, grads = jax.value_and_grad(loss_fn)(p)
+        upd, new_state = opt.update(grads, state, p, value=value, grad=grads, value_fn=loss_fn)
+        p_opt = optax.apply_updates(p, upd)
+        y_newton = jnp.linalg.solve(model.w, b - jnp.linalg.solve(h, g) - model.b0)
         p_newton = eqx.filter(eqx.tree_at(lambda mdl: mdl.y, model, y_newton), spec)
         p = jax.tree_util.tree_map(lambda a, n: jnp.where(k < config.steps, a, n), p_opt, p_newton)
-        return (p, new_state), value
+        return (eqx.combine(p, static), new_state), value
 
     n = config.steps + config.polish
-    (params, _), losses = jax.lax.scan(step, (params, opt.init(params)), jnp.arange(n))
-    b = problem.proj @ eqx.combine(params, static).b
+    init = opt.init(eqx.filter(model, spec))
+    (model, _), losses = jax.lax.scan(step, (model, init), jnp.arange(n))
+    b = problem.proj @ model.b
     return b / jnp.linalg.norm(b), losses
 
 
