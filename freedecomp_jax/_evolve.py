@@ -7,6 +7,7 @@ $y = m\beta_c/\alpha$, $\alpha = c_0 zm + c_0 - 1$, $\beta_c = c\,zm + c - 1$.
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -125,8 +126,8 @@ def evolve_deformed(c, t, c0):
             Q = Q.at[i + k, j + k].add(c[i, j] * g)
     II, J, valid = _diagonals(Lq, Kq)
     D = Q[II, J] * valid
-    for root in ((1 - c0) / c0, (1 - cc) / cc):
-        for _ in range(K + L):
-            D, _ = _deflate(D, valid, root)
+    # K + L tries at each root (a loop, so the division is traced once)
+    roots = jnp.stack([(1 - c0) / c0, (1 - cc) / cc])
+    D = jax.lax.fori_loop(0, 2 * (K + L), lambda k, D: _deflate(D, valid, roots[k // (K + L)])[0], D)
     Q = jnp.zeros_like(Q).at[II[valid], J[valid]].set(D[valid])
     return Q / jnp.max(jnp.abs(Q))
