@@ -39,6 +39,7 @@ from ._select import Report as Report
 from ._select import eigvalsh as eigvalsh
 from ._select import predict as predict
 from ._sharding import sharded as sharded
+from ._shifted import Shifted as Shifted
 from ._spectrum import Spectrum as Spectrum
 from ._stieltjes import PointGeometry as PointGeometry
 from ._stieltjes import empirical_stieltjes as empirical_stieltjes

@@ -145,12 +145,12 @@ def _float(v):
 
 def model_description(curve) -> dict:
     """The model the library chose, as a JSON-ready dict (a matrix's zero rows: the model of the rest, and their share)."""
-    zero_fraction = getattr(curve, "fraction", None)
-    if zero_fraction is not None:  # fdj.ZeroRows: zero rows kept as a fixed atom at 0
+    if getattr(curve, "fraction", None) is not None:  # fdj.ZeroRows: zero rows kept as a fixed atom at 0
+        out, f = model_description(curve.law), float(curve.fraction)
+        return dict(out, zero_rows_fraction=f, text=out["text"] + f"; zero rows/columns ({f:.1%}) kept as a fixed atom at 0")
+    if getattr(curve, "shift", None) is not None:  # fdj.Shifted: a curve written about the centre of a spectrum far from 0
         out = model_description(curve.law)
-        out["zero_rows_fraction"] = float(zero_fraction)
-        out["text"] += f"; zero rows/columns ({float(zero_fraction):.1%}) kept as a fixed atom at 0"
-        return out
+        return dict(out, shift=float(curve.shift), text=out["text"] + f", written about x = {float(curve.shift):.6g}")
     name = type(curve).__name__
     out: dict[str, Any] = {"name": name}
     if hasattr(curve, "deg_z") and hasattr(curve, "deg_m"):

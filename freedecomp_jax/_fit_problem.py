@@ -218,6 +218,7 @@ class _Problem(eqx.Module):
     design: Float[Array, "twoN p"]
     proj: Float[Array, "p p"]
     to_raw: Float[Array, "p p"]
+    to_scaled: Float[Array, " p"]  # scaled-monomial coefficients = to_scaled * b
     smooth: Float[Array, " G"]
     eta: Float[Array, " G"]
     smooth_dx: Float[Array, " G"]
@@ -229,6 +230,10 @@ class _Problem(eqx.Module):
     w0: Float[Array, ""]
     shape: tuple[int, int] = eqx.field(static=True)
 
+    def scaled(self, b: Float[Array, " p"]) -> Float[Array, "Lp1 Kp1"]:
+        r"""Coefficients of $P$ in the scaled variables $\hat z = (z - c)/s$, $\hat m = s\,m$."""
+        return (self.to_scaled * (self.proj @ b)).reshape(self.shape)
+
 
 class _Coefficients(eqx.Module):
     """The trainable curve: coefficients `b` in the conditioned coordinates of the problem."""
@@ -238,6 +243,25 @@ class _Coefficients(eqx.Module):
     def raw(self, problem: _Problem) -> Float[Array, "Lp1 Kp1"]:
         """Raw coefficients c = T Pi b (not normalised: the branch does not see the scale)."""
         return (problem.to_raw @ (problem.proj @ self.b)).reshape(problem.shape)
+
+
+def _null_space_projector(rows, active, max_rank: int, rtol: float = 1e-8):
+    r"""$\Pi = I - QQ^\top$, $Q$ an orthonormal basis of the active constraint rows taken in order by
+    Gram–Schmidt: a row within `rtol` (relative) of the span of the rows before it adds nothing,
+    and rows past rank `max_rank` are left out, so that a curve of low degree keeps a non-trivial
+    null space and meets the constraints of highest priority exactly."""
+    p = rows.shape[1]
+    basis = jnp.zeros((p, rows.shape[0]))
+    rank = jnp.asarray(0)
+    for k in range(rows.shape[0]):
+        r = rows[k] / jnp.linalg.norm(rows[k])
+        for _ in range(2):  # twice is enough (Kahan, Parlett)
+            r = r - basis @ (basis.T @ r)
+        size = jnp.linalg.norm(r)
+        take = active[k] & (size > rtol) & (rank < max_rank)
+        basis = basis.at[:, k].set(jnp.where(take, r / jnp.where(take, size, 1.0), 0.0))
+        rank = rank + take
+    return jnp.eye(p) - basis @ basis.T
 
 
 def _build_problem(base: _Data, extra: tuple, deg: tuple[int, int], config: FitConfig):
@@ -260,19 +284,17 @@ def _build_problem(base: _Data, extra: tuple, deg: tuple[int, int], config: FitC
     design = stacked / colscale
     tmap = jnp.diag(1.0 / colscale)  # scaled-monomial coefficients = tmap @ b
     # constraints in scaled-monomial coordinates
-    rows = jnp.concatenate([_moment_rows(base.mu, L, K, config.moments + 2), _atom_rows(-cz / sz, base.w0, L, K)])
-    active = jnp.concatenate([jnp.ones(config.moments + 2, dtype=bool), jnp.full((2,), base.w0 > 0)])
-    bmat = rows @ tmap
-    bmat = bmat / jnp.linalg.norm(bmat, axis=1, keepdims=True)
-    bmat = jnp.where(active[:, None], bmat, 0.0)
-    gram = bmat @ bmat.T + jnp.diag(jnp.where(active, 0.0, 1.0))
-    proj = jnp.eye(p) - bmat.T @ jnp.linalg.solve(gram, bmat)
+    # in priority order: c_L0 = 0 and unit mass, the atom, then the moments mu_1, mu_2, ...
+    moments = _moment_rows(base.mu, L, K, config.moments + 2)
+    rows = jnp.concatenate([moments[:2], _atom_rows(-cz / sz, base.w0, L, K), moments[2:]])
+    active = jnp.ones(rows.shape[0], dtype=bool).at[2:4].set(base.w0 > 0)
+    proj = _null_space_projector(rows @ tmap, active, p - 1)
     to_raw = jnp.kron(_shift_matrix(L + 1, cz, sz), jnp.diag(sz ** np.arange(K + 1))) @ tmap
     # loss weights: inverse of the sampling variance of m_emp, Var ~ Im m / (n Im z), normalised
     inv_var = pw * jnp.imag(z) / jnp.imag(m)
     omega = inv_var / jnp.sum(inv_var * jnp.abs(m) ** 2)
     problem = _Problem(
-        z, m, pw, omega, design, proj, to_raw, base.smooth, base.eta, base.smooth_dx, base.mass_emp,
+        z, m, pw, omega, design, proj, to_raw, 1.0 / colscale, base.smooth, base.eta, base.smooth_dx, base.mass_emp,
         base.near, base.near_dx, base.check, base.check_dx, base.w0, (L + 1, K + 1),
     )
     # closed form: smallest right singular vector of [A P; rho (I - P)]

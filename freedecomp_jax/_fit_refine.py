@@ -109,7 +109,10 @@ def _newton_system(b, m, problem: _Problem, sg_problem: _Problem, config: FitCon
     directions, where the loss is flat. The Hessian is shifted to be positive definite.
     """
     h = jax.lax.stop_gradient(_hessian(b, m, sg_problem, config))
-    gamma = jnp.maximum(jnp.trace(h) / b.shape[0], 1e-300)
+    # the loss Hessian is O(1) where the data move the curve (relative mismatches of unit-norm
+    # coefficients); where they cannot (constraints leave only the scale free) it is rounding
+    # noise, and the floor keeps the gauge positive definite (the result does not depend on gamma > 0)
+    gamma = jnp.maximum(jnp.trace(h) / b.shape[0], 1e-8)
     eye = jnp.eye(b.shape[0])
     h = h + gamma * (2 * jnp.outer(b, b) + eye - sg_problem.proj)
     lam_min = jnp.linalg.eigvalsh(h)[0]
@@ -268,14 +271,17 @@ def _newton_to_curve(c, z, y, steps: int = 12):
 
 @eqx.filter_jit
 def _scores(base: _Data, validation: tuple, deg: tuple[int, int], config: FitConfig):
-    """Relative RMS distances between the closed-form curve and (a) the data at the fit points,
-    (b) the nested smaller spectra moved onto the base curve by the exact compression map."""
+    r"""Relative RMS distances between the closed-form curve and (a) the data at the fit points,
+    (b) the nested smaller spectra moved onto the base curve by the exact compression map;
+    measured in the scaled variables $\hat z = (z - c)/s$, $\hat m = s\,m$, where the relative
+    distance is the same and the curve keeps its digits (a spectrum far from 0)."""
     problem, b, _ = _build_problem(base, (), deg, config)
-    c = _Coefficients(b).raw(problem)
+    ch = problem.scaled(b)  # in the scaled variables: raw coefficients lose digits far from 0
 
     def distance(z, y, pw):
-        m = _newton_to_curve(c, z, y)
-        score = jnp.sqrt(jnp.sum(pw * jnp.abs(m - y) ** 2 / jnp.abs(y) ** 2) / jnp.sum(pw))
+        zh, yh = (z - base.cz) / base.sz, base.sz * y
+        m = _newton_to_curve(ch, zh, yh)
+        score = jnp.sqrt(jnp.sum(pw * jnp.abs(m - yh) ** 2 / jnp.abs(yh) ** 2) / jnp.sum(pw))
         return jnp.where(jnp.isfinite(score), score, jnp.inf)
 
     fit_score = distance(base.z, base.m, base.pw)

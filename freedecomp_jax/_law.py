@@ -44,7 +44,7 @@ class AbstractSpectralLaw(eqx.Module):
         """`(positions, weights)`; weight 0 marks an empty slot."""
 
     @abc.abstractmethod
-    def moments(self, k: int) -> Float[Array, " k+1"]:
+    def moments(self, k: int) -> Float[Array, " k_plus_1"]:
         r"""Moments $\mu_0..\mu_k$, $\mu_j = \int x^jd\mu$ (atoms included)."""
 
     @abc.abstractmethod

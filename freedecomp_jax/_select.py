@@ -5,7 +5,8 @@ Candidates, in order: algebraic curves of automatic degrees (simplest first, see
 Lévy–Khintchine law ([`fit_levy`][], with the diagonal profile when the matrix is given). Each is
 decompressed to size $n$ on a grid covering its support and **checked**: no failed grid point,
 unit mass and the exact moments at size $n$ (see [`Spectrum.moment_errors`][]) within `CHECK_TOL`.
-The first candidate that passes is returned; the report lists every candidate with its figures
+The first candidate that passes is returned, with its Kolmogorov–Smirnov distance to the
+eigenvalues at the observed size in the report (`_goodness.py`: a figure, not a gate); the report lists every candidate with its figures
 and why it was chosen or passed over. A matrix with zero rows is the direct sum $0_k \oplus B$
 ([`ZeroRows`][]): the candidates model $B$.
 """
@@ -21,13 +22,17 @@ import numpy as np
 from . import _arguments as arguments
 from ._curve_solve import CurveSolver
 from ._custom_types import Array, ArrayLike, Float, Shaped
-from ._fit import curve_candidates, fit_with_diagnostics
+from ._fit import _fit_fixed, curve_candidates
 from ._fit_config import FitConfig
-from ._inputs import _check_spectrum, _parse_inputs
+from ._fit_problem import zero_tolerance
+from ._fit_refine import _data_jit
+from ._goodness import fit_distance, kolmogorov_bound
+from ._inputs import _check_spectrum, _Inputs, _parse_inputs, _Spectrum
 from ._kinds import AbstractDecompression, Free
 from ._law import AbstractSpectralLaw
 from ._levy_fit import LevyConfig, fit_levy
 from ._results import RESULTS, failed
+from ._shifted import Shifted
 from ._spectrum import Spectrum
 from ._x64 import check_x64
 from ._zero_rows import ZeroRows, zero_rows
@@ -44,6 +49,7 @@ class CandidateReport:
     failed_points: int | None = None
     mass: float | None = None
     moment_error: float | None = None  # max |e_k|, standard units
+    fit_ks: float | None = None  # KS distance to the observed eigenvalues at the observed size (chosen candidate)
     verdict: str = ""
 
 
@@ -54,14 +60,17 @@ class Report:
     chosen: str
     candidates: tuple[CandidateReport, ...]
     zero_rows: int = 0
+    sampling_ks: float | None = None  # the KS that m independent samples of the true law stay below (reference for fit KS)
 
     def __str__(self) -> str:
         head = f"chosen: {self.chosen}" + (f" (plus {self.zero_rows} zero rows kept as a fixed atom at 0)" if self.zero_rows else "")
-        rows = [f"  {'model':32s} {'score':>9s} {'failed':>6s} {'mass':>8s} {'moments':>8s}  verdict"]
+        if self.sampling_ks is not None:
+            head += f"\n  fit KS: the chosen law at the observed size against the eigenvalues; {self.sampling_ks:.3f} is what sampling explains"
+        rows = [f"  {'model':32s} {'score':>9s} {'failed':>6s} {'mass':>8s} {'moments':>8s} {'fit KS':>7s}  verdict"]
         fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
         for c in self.candidates:
             rows.append(
-                f"  {c.model:32s} {fmt(c.score, '9.2e')} {fmt(c.failed_points, '6d')} {fmt(c.mass, '8.4f')} {fmt(c.moment_error, '8.2g')}  {c.verdict}"
+                f"  {c.model:32s} {fmt(c.score, '9.2e')} {fmt(c.failed_points, '6d')} {fmt(c.mass, '8.4f')} {fmt(c.moment_error, '8.2g')} {fmt(c.fit_ks, '7.4f')}  {c.verdict}"
             )
         return "\n".join([head, *rows])
 
@@ -87,6 +96,13 @@ def _check(spec: Spectrum) -> tuple[str | None, dict]:
     return None, figures
 
 
+def _fit_ks(law: AbstractSpectralLaw, spec: Spectrum, base) -> float:
+    """KS distance of `law` (fitted to `base`) at the observed size to those eigenvalues, on a grid as fine as that of `spec` (`_goodness.py`)."""
+    grid = law.grid(spec.kind, float(law.n0), spec.x.shape[0], spec.solver)
+    at_n0 = Spectrum.solve(law, spec.kind, jnp.asarray(grid, dtype=jnp.float64), law.n0, spec.solver)
+    return fit_distance(at_n0, base.eigs, base.weights, float(zero_tolerance(base.eigs, base.weights, base.eps)))
+
+
 def _name(law: AbstractSpectralLaw | None, deg=None) -> str:
     if deg is not None:
         return f"SpectralCurve{tuple(deg)}"
@@ -94,19 +110,56 @@ def _name(law: AbstractSpectralLaw | None, deg=None) -> str:
     return type(law).__name__ + (" + diagonal profile" if scales is not None else "")
 
 
-def _candidates(x, inputs, matrix, kind, deg, log, weights, fit_config, levy_config) -> Iterator[tuple[str, float | None, AbstractSpectralLaw | None, str]]:
+FAR = 8.0  # a spectrum centred further from 0 than FAR half-widths gets its curves written about its centre
+
+
+def _frame(inputs: _Inputs, kind: AbstractDecompression, log: bool | None, config: FitConfig) -> float:
+    r"""Where the curves are written (`_shifted.py`): the centre $c$ of the data interval when the
+    spectrum lies far from 0 ($|c| >$ `FAR` half-widths $s$, where raw coefficients would lose
+    $\log_{10}(1 + |c|/s)^{L}$ digits) and 0 is not special to the model (Free decompression,
+    linear mode, no exact zeros, none made by the shift); else 0. The fit itself works in the
+    scaled variables $(z - c)/s$ either way, so the choice moves no result beyond rounding."""
+    if not isinstance(kind, Free):
+        return 0.0
+    spectra = (inputs.base,) + inputs.joint + inputs.nested
+    b = inputs.base
+    data = _data_jit(b.eigs, b.weights, log, b.eps, config)
+    if bool(data.log) or float(data.w0) > 0:
+        return 0.0
+    c = float(data.cz)
+    if not abs(c) > FAR * float(data.sz):
+        return 0.0
+    moved = [np.asarray(s.eigs) - c for s in spectra]
+    if any(np.any(np.abs(e) <= float(zero_tolerance(e, s.weights, s.eps))) for e, s in zip(moved, spectra)):
+        return 0.0
+    return c
+
+
+def _shift(inputs: _Inputs, c: float) -> _Inputs:
+    """Every spectrum of the input moved by -c (a principal submatrix of A - cI is the submatrix of A minus cI)."""
+
+    def move(s: _Spectrum) -> _Spectrum:
+        return _Spectrum(jnp.asarray(s.eigs) - c, s.weights, s.eps, s.t)
+
+    return _Inputs(move(inputs.base), inputs.n0, tuple(map(move, inputs.joint)), tuple(map(move, inputs.nested)))
+
+
+def _candidates(inputs, matrix, kind, deg, log, fit_config, levy_config) -> Iterator[tuple[str, float | None, AbstractSpectralLaw | None, str]]:
     """`(name, score, law or None, why not tried)` in the order they are tried."""
+    c = _frame(inputs, kind, log, fit_config)
+    framed = _shift(inputs, c) if c else inputs
+    place = (lambda curve: Shifted(curve, c)) if c else (lambda curve: curve)
     if deg is not None:
-        curve, _ = fit_with_diagnostics(x, deg, inputs.n0, log=log, weights=weights, config=fit_config)
-        yield _name(curve, deg), None, curve, ""
+        curve, _ = _fit_fixed(framed, deg, log, fit_config)
+        yield _name(curve, deg), None, place(curve), ""
         return
-    for cand in curve_candidates(inputs, log, fit_config):
+    for cand in curve_candidates(framed, log, fit_config):
         if cand.curve is None or cand.diagnostics is None:
             yield _name(None, cand.deg), cand.score, None, "not refined (score off the plateau, or max_tries reached)"
         elif not bool(cand.diagnostics.valid):
             yield _name(None, cand.deg), cand.score, None, "refined curve has no valid physical branch"
         else:
-            yield _name(None, cand.deg), cand.score, cand.curve, ""
+            yield _name(None, cand.deg), cand.score, place(cand.curve), ""
     if not isinstance(kind, Free):
         return
     if matrix is not None:  # keeps the diagonal profile
@@ -135,18 +188,20 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
         matrix = np.asarray(x)
     arguments.matrix_size("n", n, observed=float(m_all or inputs.n0))
     reports = []
-    for name, score, law, why in _candidates(x, inputs, matrix, kind, deg, log, weights, fit_config, levy_config):
+    for name, score, law, why in _candidates(inputs, matrix, kind, deg, log, fit_config, levy_config):
         if law is None:
             reports.append(CandidateReport(name, score, verdict=f"passed over: {why}"))
             continue
+        fitted = law  # of the block without zero rows, which the eigenvalues of inputs.base describe
         if m_all is not None and m_rest is not None:
             law = ZeroRows(law, 1.0 - m_rest / m_all, m_all)
         grid = law.grid(kind, float(n), grid_size, solver)
         spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), float(n), solver)
         problem, figures = _check(spec)
         if problem is None:
+            figures["fit_ks"] = _fit_ks(fitted, spec, inputs.base)
             reports.append(CandidateReport(name, score, verdict="chosen", **figures))
-            return spec, Report(name, tuple(reports), 0 if zero is None else int(zero.sum()))
+            return spec, Report(name, tuple(reports), 0 if zero is None else int(zero.sum()), kolmogorov_bound(inputs.base.weights))
         reports.append(CandidateReport(name, score, verdict=f"passed over: {problem}", **figures))
     report = Report("none", tuple(reports), 0 if zero is None else int(zero.sum()))
     raise ValueError(

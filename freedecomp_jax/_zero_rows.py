@@ -49,7 +49,7 @@ class ZeroRows(AbstractSpectralLaw):
         pos, w = self.law.atoms()
         return jnp.concatenate([jnp.zeros(1), pos]), jnp.concatenate([self.fraction[None], (1 - self.fraction) * w])
 
-    def moments(self, k: int) -> Float[Array, " k+1"]:
+    def moments(self, k: int) -> Float[Array, " k_plus_1"]:
         return (1 - self.fraction) * self.law.moments(k) + self.fraction * (jnp.arange(k + 1) == 0)
 
     def support(self) -> np.ndarray:

@@ -15,7 +15,7 @@ import freedecomp_jax as fdj
 from freedecomp_jax import distributions as D
 from freedecomp_jax._curve import SpectralCurve
 from freedecomp_jax._fit import fit, fit_with_diagnostics
-from freedecomp_jax._fit_problem import zero_tolerance
+from freedecomp_jax._fit_problem import _null_space_projector, zero_tolerance
 from freedecomp_jax._stieltjes import PointGeometry, empirical_stieltjes, fit_points
 from freedecomp_jax.data import load_ntk
 
@@ -334,3 +334,24 @@ def test_float32_needs_x64_and_is_upcast():
 def test_deg_none_is_not_traceable():
     with pytest.raises(ValueError, match="deg=None"):
         jax.jit(lambda e: fit(e).coeffs)(jnp.asarray(_good()))
+
+
+def test_constraint_projector_keeps_rows_in_priority_order():
+    # against NumPy's null space (SVD): independent rows, a dependent row, a row over the rank cap
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(3, 6))
+    proj = np.asarray(_null_space_projector(jnp.asarray(rows), jnp.ones(3, dtype=bool), 5))
+    null = np.linalg.svd(rows)[2][3:].T
+    np.testing.assert_allclose(proj, null @ null.T, atol=1e-12)
+    dependent = np.vstack([rows, rows[0] + 2 * rows[1]])  # adds nothing
+    proj_dep = np.asarray(_null_space_projector(jnp.asarray(dependent), jnp.ones(4, dtype=bool), 5))
+    np.testing.assert_allclose(proj_dep, proj, atol=1e-12)
+    inactive = np.asarray(_null_space_projector(jnp.asarray(rows), jnp.array([True, False, True]), 5))
+    null2 = np.linalg.svd(rows[[0, 2]])[2][2:].T
+    np.testing.assert_allclose(inactive, null2 @ null2.T, atol=1e-12)
+    # six independent rows for six unknowns: the sixth is left out, the first five are met exactly
+    full = rng.normal(size=(6, 6))
+    capped = np.asarray(_null_space_projector(jnp.asarray(full), jnp.ones(6, dtype=bool), 5))
+    assert np.linalg.matrix_rank(capped, tol=1e-9) == 1
+    np.testing.assert_allclose(full[:5] @ capped, 0.0, atol=1e-12)
+    assert np.linalg.norm(full[5] @ capped) > 1e-3

@@ -1,0 +1,103 @@
+r"""`Shifted`: the law of $A + cI$ from the law of $A$, for a law written about its own centre.
+
+A curve $P(z, m) = \sum c_{ij}z^im^j$ of a spectrum far from 0 (an NTK shifted by $10^6$, a
+covariance about a large mean) loses digits in its raw coefficients: the monomials $z^i$ at
+$z \approx c$ cancel to $(c/\text{width})^{L}$ times rounding. Written about the centre $c$ of the
+data, the same law keeps them. Shifting commutes with free decompression: a principal
+submatrix of $A + cI$ is the submatrix of $A$ plus $cI$, so the law of $A + cI$ at every size
+is the law of $A$ shifted by $c$, $m_{A+cI}(z) = m_A(z - c)$. (It does not commute with the
+deformed kind, whose Gram structure makes 0 special.)
+"""
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from ._custom_types import Array, ArrayLike, Complex, Float, Real
+from ._edge_flow import AbstractEdgeSystem
+from ._kinds import AbstractDecompression, Free
+from ._law import AbstractSpectralLaw
+
+
+class Shifted(AbstractSpectralLaw):
+    r"""The law `law` moved by `shift`: $\mu(\cdot - c)$, $m(z) = m_{\rm law}(z - c)$, under [`Free`][] decompression."""
+
+    law: AbstractSpectralLaw
+    shift: Float[Array, ""]
+
+    def __init__(self, law: AbstractSpectralLaw, shift: Real[ArrayLike, ""]):
+        self.law = law
+        self.shift = jnp.asarray(shift, dtype=jnp.float64)
+
+    @property
+    def n0(self) -> Float[Array, ""]:  # pyright: ignore[reportIncompatibleVariableOverride]
+        return self.law.n0
+
+    @property
+    def log_grid(self) -> bool:
+        return self.law.log_grid
+
+    def stieltjes(self, z: Complex[ArrayLike, "*shape"]) -> Complex[Array, "*shape"]:
+        return self.law.stieltjes(jnp.asarray(z, dtype=jnp.complex128) - self.shift)
+
+    def density(self, x: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
+        return self.law.density(jnp.asarray(x, dtype=jnp.float64) - self.shift)
+
+    def atoms(self):
+        pos, w = self.law.atoms()
+        return pos + self.shift, w
+
+    def moments(self, k: int) -> Float[Array, " k_plus_1"]:
+        inner = self.law.moments(k)
+        j = np.arange(k + 1)
+        binom = np.array([[math.comb(i, q) if q <= i else 0 for q in range(k + 1)] for i in range(k + 1)], dtype=float)
+        return jnp.stack([jnp.sum(binom[i, : i + 1] * inner[: i + 1] * self.shift ** (i - j[: i + 1])) for i in range(k + 1)])
+
+    def support(self) -> np.ndarray:
+        return np.asarray(self.law.support()) + float(self.shift)
+
+    def _free(self, kind: AbstractDecompression) -> None:
+        if not isinstance(kind, Free):
+            raise ValueError(f"a shifted law decompresses only under Free() (got {kind!r}): a shift does not commute with {type(kind).__name__}.")
+
+    def evolve(self, t: Real[ArrayLike, ""], kind: AbstractDecompression = Free()) -> "Shifted":
+        self._free(kind)
+        return Shifted(self.law.evolve(t, kind), self.shift)
+
+    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> np.ndarray:
+        self._free(kind)
+        return np.asarray(self.law.grid(kind, n, size, solver)) + float(self.shift)
+
+    def solve_grid(self, kind: AbstractDecompression, x, ts, solver=None):
+        self._free(kind)
+        m, density, pos, w, result = self.law.solve_grid(kind, x - self.shift, ts, solver)
+        return m, density, pos + self.shift, w, result
+
+    def exact_moments(self, kind: AbstractDecompression, t, order: int):
+        mean, central = self.law.exact_moments(kind, t, order)
+        return mean + self.shift, central
+
+    def edge_system(self, kind: AbstractDecompression) -> "_ShiftedEdges | None":
+        inner = self.law.edge_system(kind)
+        return None if inner is None else _ShiftedEdges(inner, self.shift)
+
+    def refine_cusps(self, kind: AbstractDecompression, x_seed, m_seed, tau_seed):
+        x, tau, ok = self.law.refine_cusps(kind, x_seed - self.shift, m_seed, tau_seed)
+        return x + self.shift, tau, ok
+
+
+class _ShiftedEdges(AbstractEdgeSystem):
+    """The edges of the unshifted law, moved by the shift."""
+
+    inner: AbstractEdgeSystem
+    shift: Float[Array, ""]
+
+    def seed(self, t, x_seed, m_seed):
+        return self.inner.seed(t, x_seed - self.shift, m_seed)
+
+    def residual(self, u, t, s):
+        return self.inner.residual(u, t, s)
+
+    def x(self, u, t, s):
+        return self.inner.x(u, t, s) + self.shift
