@@ -91,14 +91,11 @@ class CurveCandidate(eqx.Module):
     diagnostics: FitDiagnostics | None
 
 
-def curve_candidates(inputs: _Inputs, log: bool | None, config: FitConfig) -> Iterator[CurveCandidate]:
-    """Candidate curves of automatic degrees, simplest first (fewest sheets deg_m, then deg_z).
-
-    Every candidate is scored (closed-form fit at the fit points, and prediction of the nested
-    smaller spectra when there are any); those whose scores are within `plateau_factor` of the
-    median over all candidates are eligible, and up to `max_tries` of them are refined, lazily,
-    in order. Ineligible ones come back with `curve=None`; the caller stops when it is satisfied.
-    """
+def candidate_scores(inputs: _Inputs, log: bool | None, config: FitConfig) -> list[tuple[tuple[int, int], float, bool]]:
+    """`(deg, score, eligible)` for every candidate of automatic degrees, simplest first (fewest
+    sheets deg_m, then deg_z): the closed-form fit's score at the fit points and, when there are
+    nested smaller spectra, its error predicting them; eligible when both are within
+    `plateau_factor` of the median over all candidates."""
     b = inputs.base
     base = _data_jit(b.eigs, b.weights, log, b.eps, config)
     mode = bool(base.log)
@@ -110,21 +107,29 @@ def curve_candidates(inputs: _Inputs, log: bool | None, config: FitConfig) -> It
         key=lambda d: (d[1], d[0]),
     )
     both = np.array([[float(v) for v in _scores(base, validation, deg, config)] for deg in degrees])
-    plateau = np.median(both, axis=0)
-    eligible = np.all(both <= config.plateau_factor * plateau, axis=1)
+    eligible = np.all(both <= config.plateau_factor * np.median(both, axis=0), axis=1)
     scores = both.max(axis=1) if held_out else both[:, 0]
+    return [(deg, float(score), bool(ok)) for deg, score, ok in zip(degrees, scores, eligible)]
+
+
+def curve_candidates(inputs: _Inputs, log: bool | None, config: FitConfig, table=None) -> Iterator[CurveCandidate]:
+    """Candidate curves of automatic degrees in the order of [`candidate_scores`][] (`table`, computed
+    if not given): up to `max_tries` eligible ones are refined, lazily, in order; ineligible ones
+    come back with `curve=None`. The caller stops when it is satisfied."""
+    table = candidate_scores(inputs, log, config) if table is None else table
+    median = float(np.median([score for _, score, _ in table]))
     tries = 0
-    for deg, score, ok in zip(degrees, scores, eligible):
+    for deg, score, ok in table:
         if ok and tries < config.max_tries:
             tries += 1
-            curve, diag = _fit_fixed(inputs, deg, mode, config)
+            curve, diag = _fit_fixed(inputs, deg, log, config)  # log=None decides the mode as the scores did
             reason = (
-                f"deg=None: candidate {deg}, validation score {score:.2e} (median over {len(degrees)} candidates "
-                f"{float(np.median(scores)):.2e}, eligible within {config.plateau_factor:g}x)"
+                f"deg=None: candidate {deg}, validation score {score:.2e} (median over {len(table)} candidates "
+                f"{median:.2e}, eligible within {config.plateau_factor:g}x)"
             )
-            yield CurveCandidate(deg, float(score), True, curve, dataclasses.replace(diag, reason=reason))
+            yield CurveCandidate(deg, score, True, curve, dataclasses.replace(diag, reason=reason))
         else:
-            yield CurveCandidate(deg, float(score), bool(ok), None, None)
+            yield CurveCandidate(deg, score, ok, None, None)
 
 
 def _first_valid(inputs: _Inputs, log: bool | None, config: FitConfig):
@@ -133,13 +138,16 @@ def _first_valid(inputs: _Inputs, log: bool | None, config: FitConfig):
     tried = []
     table = []
     chosen = None
-    for cand in curve_candidates(inputs, log, config):
+    scores = candidate_scores(inputs, log, config)
+    for cand in curve_candidates(inputs, log, config, scores):
         table.append((cand.deg, cand.score, None if cand.diagnostics is None else bool(cand.diagnostics.valid)))
         if cand.curve is None or cand.diagnostics is None:
             continue
         tried.append(cand)
-        if chosen is None and bool(cand.diagnostics.valid):
+        if bool(cand.diagnostics.valid):
             chosen = cand
+            break
+    table += [(deg, score, None) for deg, score, _ in scores[len(table) :]]  # not refined: a valid curve came first
     if chosen is None:
         if not tried:
             raise ValueError("deg=None: no candidate degrees were eligible; pass deg=(deg_z, deg_m) explicitly.")

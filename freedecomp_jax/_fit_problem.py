@@ -251,16 +251,17 @@ def _null_space_projector(rows, active, max_rank: int, rtol: float = 1e-8):
     and rows past rank `max_rank` are left out, so that a curve of low degree keeps a non-trivial
     null space and meets the constraints of highest priority exactly."""
     p = rows.shape[1]
-    basis = jnp.zeros((p, rows.shape[0]))
-    rank = jnp.asarray(0)
-    for k in range(rows.shape[0]):
+
+    def add(k, carry):
+        basis, rank = carry
         r = rows[k] / jnp.linalg.norm(rows[k])
-        for _ in range(2):  # twice is enough (Kahan, Parlett)
-            r = r - basis @ (basis.T @ r)
+        r = r - basis @ (basis.T @ r)
+        r = r - basis @ (basis.T @ r)  # twice is enough (Kahan, Parlett)
         size = jnp.linalg.norm(r)
         take = active[k] & (size > rtol) & (rank < max_rank)
-        basis = basis.at[:, k].set(jnp.where(take, r / jnp.where(take, size, 1.0), 0.0))
-        rank = rank + take
+        return basis.at[:, k].set(jnp.where(take, r / jnp.where(take, size, 1.0), 0.0)), rank + take
+
+    basis, _ = jax.lax.fori_loop(0, rows.shape[0], add, (jnp.zeros((p, rows.shape[0])), jnp.asarray(0)))
     return jnp.eye(p) - basis @ basis.T
 
 
