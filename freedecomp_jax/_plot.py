@@ -6,6 +6,7 @@ never call `plt.show()` or `savefig`, and they use only the object API, so they 
 backend (`Agg` included).
 """
 
+import jax.numpy as jnp
 import numpy as np
 
 _INSTALL = 'plotting needs matplotlib, an optional dependency: pip install "freedecomp_jax[plot]" (or pip install matplotlib).'
@@ -226,9 +227,10 @@ def _draw_log(ax, x, rho, pos, w, observed, truth, bins):
 def plot_edges(spec, sizes, *, ax=None, log: bool = False):
     r"""Draw the support of the predicted law across matrix sizes: the bulks' edges against $n$.
 
-    Uses [`Spectrum.edges`][] (a decompression to each size on the spectrum's grid, so the
-    grid must cover the support at every size; sizes between the observed $n_0$ and
-    `spec.size` are safe for free decompression, whose support grows with $n$). Each bulk at
+    Each size is decompressed on its own grid, as fine as the spectrum's and covering the
+    support at that size (the law's `grid`), and its bulks read off with Newton-refined edges
+    ([`Spectrum.support`][]): a support need not contain the earlier ones (a Gram matrix's bulk
+    moves away from 0 as its atom grows). Each bulk at
     each size is a shaded band reaching halfway (in $\log n$) to the neighbouring sizes, with
     its lower and upper edges as markers: bulks that split or merge, and edges that move,
     show as the band's shape. The horizontal axis is $n$ on a log scale, the vertical axis
@@ -241,10 +243,16 @@ def plot_edges(spec, sizes, *, ax=None, log: bool = False):
     if sizes.size == 0 or not np.all(np.isfinite(sizes)) or np.any(sizes <= 0):
         raise ValueError(f"sizes must be a non-empty array of positive sizes; got {sizes!r}.")
     ax = _axes(ax)
-    # one size at a time: each solve reuses the program compiled for the prediction itself (same
-    # grid, one size), where a batched spec.edges(sizes) would compile a new one; on a CPU the
-    # compilation (tens of seconds) dwarfs a dozen solves
-    edges = [spec.edges(sizes[k : k + 1])[0] for k in range(sizes.size)]
+    # one size at a time, each on a grid of the prediction's length: every solve reuses the program
+    # compiled for the prediction itself, where a batched solve would compile a new one (on a CPU
+    # the compilation, tens of seconds, dwarfs a dozen solves)
+    points = np.asarray(spec.x).shape[0]
+
+    def at(size):
+        grid = jnp.asarray(spec.law.grid(spec.kind, float(size), points, spec.solver), dtype=jnp.float64)
+        return type(spec).solve(spec.law, spec.kind, grid, float(size), spec.solver).support()
+
+    edges = [at(size) for size in sizes]
     ls = np.log(sizes)
     if sizes.size > 1:
         mid = np.exp(0.5 * (ls[1:] + ls[:-1]))

@@ -108,6 +108,20 @@ def test_edges(spec):
     ax.figure.canvas.draw()
 
 
+def test_edges_of_a_support_that_moves_away():
+    # MP(0.25) at 1000 -> 64000: the bulk moves from [0.25, 2.25] to [9, 25]; the prediction's grid
+    # covers only the latter (and the atom at 0), so every size is solved on a grid of its own
+    far = fdj.decompress(D.MarchenkoPastur(0.25).curve(N0), jnp.linspace(-0.5, 26.5, 1024), 64 * N0)
+    sizes = np.geomspace(N0, 64 * N0, 7)
+    ax = plot_edges(far, sizes)
+    lo, hi = _line(ax, "lower_edges")[0], _line(ax, "upper_edges")[0]
+    lam = 0.25 * sizes / N0
+    np.testing.assert_allclose(lo.get_xdata(), sizes)
+    scale = (1 + np.sqrt(lam)) ** 2
+    assert np.all(np.abs(np.asarray(lo.get_ydata()) - (1 - np.sqrt(lam)) ** 2) <= 1e-3 * scale)
+    assert np.all(np.abs(np.asarray(hi.get_ydata()) - scale) <= 1e-3 * scale)
+
+
 def test_needs_a_single_size(spec):
     many = eqx.tree_at(lambda s: s.density, spec, jnp.stack([spec.density, spec.density]))
     with pytest.raises(ValueError, match="spec\\[k\\]"):
