@@ -345,10 +345,11 @@ def _g(law, e, z):
     r"""$f(e) = e - \langle d/(d\Phi(e) - z)\rangle$, $f'(e)$, the fixed-point image and $m$."""
     d = law.scales
     phi, dphi = _phi(law, e)
-    den = d * phi[..., None] - z[..., None]
-    image = jnp.mean(d / den, axis=-1)
-    fp = 1 + dphi * jnp.mean(d * d / den**2, axis=-1)
-    return e - image, fp, image, jnp.mean(1 / den, axis=-1)
+    r = 1 / (d * phi[..., None] - z[..., None])  # one division per scale: the inner loop of every solve
+    dr = d * r
+    image = jnp.mean(dr, axis=-1)
+    fp = 1 + dphi * jnp.mean(dr * dr, axis=-1)
+    return e - image, fp, image, jnp.mean(r, axis=-1)
 
 
 def _solve_scaled(law, x, eta):

@@ -96,9 +96,9 @@ def _check(spec: Spectrum) -> tuple[str | None, dict]:
     return None, figures
 
 
-def _fit_ks(law: AbstractSpectralLaw, spec: Spectrum, base) -> float:
-    """KS distance of `law` (fitted to `base`) at the observed size to those eigenvalues, on a grid as fine as that of `spec` (`_goodness.py`)."""
-    grid = law.grid(spec.kind, float(law.n0), spec.x.shape[0], spec.solver)
+def _fit_ks(law: AbstractSpectralLaw, spec: Spectrum, base, grid_size: int) -> float:
+    """KS distance of `law` (fitted to `base`) at the observed size to those eigenvalues, on the law's grid of `grid_size` points there (`_goodness.py`)."""
+    grid = law.grid(spec.kind, float(law.n0), grid_size, spec.solver)
     at_n0 = Spectrum.solve(law, spec.kind, jnp.asarray(grid, dtype=jnp.float64), law.n0, spec.solver)
     return fit_distance(at_n0, base.eigs, base.weights, float(zero_tolerance(base.eigs, base.weights, base.eps)))
 
@@ -199,7 +199,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
         spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), float(n), solver)
         problem, figures = _check(spec)
         if problem is None:
-            figures["fit_ks"] = _fit_ks(fitted, spec, inputs.base)
+            figures["fit_ks"] = _fit_ks(fitted, spec, inputs.base, grid_size)
             reports.append(CandidateReport(name, score, verdict="chosen", **figures))
             return spec, Report(name, tuple(reports), 0 if zero is None else int(zero.sum()), kolmogorov_bound(inputs.base.weights))
         reports.append(CandidateReport(name, score, verdict=f"passed over: {problem}", **figures))
