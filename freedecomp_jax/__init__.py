@@ -25,7 +25,10 @@ from ._kinds import Deformed as Deformed
 from ._kinds import Free as Free
 from ._law import AbstractSpectralLaw as AbstractSpectralLaw
 from ._levy import LevyKhintchine as LevyKhintchine
+from ._levy_fit import AbstractUnseen as AbstractUnseen
+from ._levy_fit import ImposedRate as ImposedRate
 from ._levy_fit import LevyConfig as LevyConfig
+from ._levy_fit import PowerLawTail as PowerLawTail
 from ._levy_fit import fit_levy as fit_levy
 from ._moments import evolve_moments as evolve_moments
 from ._plot import plot_edges as plot_edges

@@ -3,7 +3,7 @@
 - `predict FILE --n N`: the spectrum of the n x n matrix predicted from FILE, the eigenvalues
   (1-D) or the square symmetric matrix (2-D) of an m x m principal submatrix, in .npy, .npz,
   .txt or .csv. A summary goes to stdout; `--out F.npz` saves the prediction (and F.json),
-  `--plot P.png` a figure.
+  `--plot P.png` a figure; `--features Q` for a Gram matrix of Q features.
 - `ntk --n N`: the same on the ResNet-50 NTK shipped with the package, compared with the
   true spectrum and the naive baselines where N is one of the shipped sizes.
 
@@ -235,7 +235,6 @@ class _Stage:
 
     def __init__(self, what: str):
         self.what = what
-
     def __enter__(self):
         self.t0 = time.perf_counter()
         log.info("%s ...", self.what)
@@ -264,12 +263,12 @@ def _check_out_paths(args):
             raise UserError('--plot needs matplotlib: pip install "freedecomp_jax[plot]"') from None
 
 
-def _predict(data, n: int, args):
+def _predict(data, n: int, args, m: int):
     import freedecomp_jax as fdj
 
-    options = {}
-    if args.deg is not None:
-        options["deg"] = tuple(args.deg)
+    options: dict[str, Any] = {} if args.deg is None else {"deg": tuple(args.deg)}
+    if getattr(args, "features", None):
+        options["kind"] = fdj.Deformed(m / args.features)
     with _Stage(f"predicting the spectrum at n = {n:,} (fit{' with automatic degrees' if args.deg is None else f' deg={tuple(args.deg)}'}, decompress, check; the first run compiles)"):
         try:
             spec, report = fdj.predict(data, n, grid_size=args.grid_size, return_report=True, **options)
@@ -360,7 +359,7 @@ def _cmd_predict(args) -> int:
     log.info("read %s: %s", f"a {m} x {m} symmetric matrix" if form == "matrix" else f"{m} eigenvalues", args.file)
     n = parse_size(args.n, m)
     _cache(args)
-    spec = _predict(data, n, args)
+    spec = _predict(data, n, args, m)
     with _Stage("summarising (support, atoms, quantiles, trace, log-determinant, condition number)"):
         summary = summarise(spec)
     summary["input"] = {"file": str(args.file), "kind": form, "m": m}
@@ -392,10 +391,8 @@ def _cmd_ntk(args) -> int:
         truth = load_ntk(n) if n in NTK_SIZES else None
     print(f"NTK of ResNet-50 on CIFAR-10: fit on the {args.n0}x{args.n0} submatrix, predict {n}x{n}")
     t0 = time.perf_counter()
-    spec = _predict(small, n, args)
-    predicted = None
-    if truth is not None or args.out:
-        predicted = _eigenvalues(spec, n)
+    spec = _predict(small, n, args, args.n0)
+    predicted = _eigenvalues(spec, n) if truth is not None or args.out else None
     elapsed = time.perf_counter() - t0
     if truth is not None:
         std = truth.std()
@@ -437,21 +434,23 @@ def _degrees(text: str):
     return parts
 
 
-def _grid(text: str):
-    try:
-        g = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"the grid size must be an integer; got {text!r}") from None
-    if g < 16:
-        raise argparse.ArgumentTypeError(f"the grid size must be at least 16; got {g}")
-    return g
+def _integer(what: str, lower: int):
+    def parse(text: str):
+        try:
+            g = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be an integer; got {text!r}") from None
+        if g < lower:
+            raise argparse.ArgumentTypeError(f"{what} must be at least {lower}; got {g}")
+        return g
+    return parse
 
 
 def _common(p):
     p.add_argument("--out", metavar="F.npz", help="save the prediction: F.npz (eigenvalues if n <= 10^7, x, density, atoms, support) and a JSON summary F.json")
     p.add_argument("--plot", metavar="P.png", help="save a figure (density with atoms and observed eigenvalues; support across sizes); any matplotlib format")
     p.add_argument("--plot-log", action="store_true", help="logarithmic eigenvalue axis in the plot (density per unit ln|lambda|, negative part folded)")
-    p.add_argument("--grid-size", type=_grid, default=1024, metavar="G", help="points of the density grid (default 1024)")
+    p.add_argument("--grid-size", type=_integer("the grid size", 16), default=1024, metavar="G", help="points of the density grid (default 1024)")
     p.add_argument("--deg", type=_degrees, metavar="L,K", help="fixed curve degrees (deg_z, deg_m) instead of the automatic choice")
     p.add_argument("--verbose", "-v", action="store_true", help="debug-level progress on stderr")
     p.add_argument("--no-cache", dest="cache", action="store_false", help="do not use the persistent compilation cache (fdj.enable_compilation_cache)")
@@ -464,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("file", metavar="FILE", help=".npy, .npz, .txt or .csv: eigenvalues (1-D) or a square symmetric matrix (2-D) of size m")
     pred.add_argument("--n", required=True, metavar="N", help="target matrix size, an integer >= m (1e6 is accepted)")
     pred.add_argument("--key", metavar="NAME", help="the array to read from a .npz file holding several")
+    pred.add_argument("--features", type=_integer("the number of features", 1), metavar="Q", help="a Gram matrix X X^T of Q features (width, random features, samples x outputs), if known: the atom 1 - Q/n at 0 is born past n = Q (fdj.Deformed(m / Q))")
     _common(pred)
     pred.set_defaults(func=_cmd_predict)
     ntk = sub.add_parser("ntk", help="decompress the shipped ResNet-50 NTK spectrum (compared with the truth at shipped sizes)")

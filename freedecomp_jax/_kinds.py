@@ -161,6 +161,8 @@ class Deformed(AbstractDecompression):
     `ratio` is $c_0 = n_0/q$ at the observed size; at size $n$ the aspect ratio is $c = \tau c_0$.
     The companion law of $X^\top X$ is freely decompressed, so an atom at 0 of weight
     $\max(w_0, 1 - 1/c)$ is born once $c > 1$, and an atom at $a \ne 0$ moves to $\tau a$.
+    [`predict`][] also tries the [`LevyKhintchine`][] law of rank $q$ (`fit_levy(..., rank=q)`), whose
+    free decompression is exactly the Gram matrix's, for spectra no curve fits.
     """
 
     ratio: Real[Array, ""]

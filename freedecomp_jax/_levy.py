@@ -93,11 +93,13 @@ class LevyKhintchine(AbstractSpectralLaw):
 
     def evolve(self, t: RealScalarLike, kind: AbstractDecompression = Free()) -> "LevyKhintchine":
         r"""The law at size $n_0e^t$: $(a, \tau s, r/\tau, \tau x)$, $\tau = e^t$ (exact free decompression;
-        the diagonal profile, if any, is kept). Free only: this family has no deformed evolution."""
+        the diagonal profile, if any, is kept). Free only: a Gram matrix of $q$ features is this law fitted
+        with `fit_levy(..., rank=q)`, whose free decompression is the Gram matrix's (`_levy_fit.py`)."""
         if not isinstance(kind, Free):
             raise ValueError(
                 f"a LevyKhintchine law is decompressed freely only (kind=fdj.Free()); got {type(kind).__name__}. "
-                "For a Gram matrix X X^T with fixed q, fit a SpectralCurve (fdj.fit) and use fdj.Deformed(ratio)."
+                "For a Gram matrix X X^T of q features, fit it with fdj.fit_levy(..., rank=q) and decompress it with kind=fdj.Free() "
+                "(exact for that law), or call fdj.predict(x, n, fdj.Deformed(ratio)), which does so."
             )
         tau = jnp.exp(jnp.asarray(t, dtype=jnp.float64))
         return LevyKhintchine(self.drift, tau * self.variance, self.rates / tau, tau * self.jumps, self.n0 * tau, self.scales)

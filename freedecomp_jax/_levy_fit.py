@@ -12,7 +12,25 @@ indefinite spectrum; a positive semi-definite one has $a = s = 0$).
 wide range of total rates $R = \sum_k r_k$. The rule is *no atom births unless the data insist*:
 $R$ is the largest of the ladder $R^*, 2R^*, 4R^*, \dots$ ($R^*$ the unconstrained fit's) whose
 residual is within `rate_tolerance` of the unconstrained one.
+
+**A known rank** (`rank` $= q$): a Gram matrix $XX^\top$ of $q$ features, its rows i.i.d. with
+covariance $\Sigma$ (eigenvalues $\sigma_1 \ge \dots \ge \sigma_q$), has at size $n_0$ the
+Marchenko–Pastur law of population $\Sigma$, which is compound free Poisson with Lévy measure
+$\frac1{n_0}\sum_{i\le q}\delta_{n_0\sigma_i}$: total rate $q/n_0$. Free decompression maps it
+exactly to the law of $n$ rows with $q$ fixed (jumps $\times\tau$, rates $/\tau$), atom
+$\max(0, 1 - q/n)$ at 0 included, so this family needs no deformed evolution. The observed
+eigenvalues see the population of index $i \lesssim n_0$; the unseen ones ($n_0 < i \le q$) lie
+below the data and act at size $n_0$ like a drift, so the fit cannot place them. Two models
+([`AbstractUnseen`][]): [`PowerLawTail`][] continues the index curve $\log\lambda_i$ against
+$\log i$ of the observed eigenvalues past $i = n_0$ up to $q$, each at rate $1/n_0$, a fixed part
+of the measure beside the fitted one; [`ImposedRate`][] imposes only the total rate $q/n_0$ and
+lets the fit place the rest. [`predict`][] with [`Deformed`][] tries both and keeps the one that
+extrapolates best from the matrix's own sub-submatrices (`_validate.py`). For a known rank the
+fitted part's jumps start at the smallest non-zero eigenvalue (no padding below).
 """
+
+import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -20,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _arguments as arguments
-from ._custom_types import ArrayLike, Float, Real, RealScalarLike
+from ._custom_types import Array, ArrayLike, Float, Real, RealScalarLike
 from ._levy import LevyKhintchine
 from ._nnls import nnls
 from ._x64 import check_x64, is_concrete
@@ -84,18 +102,68 @@ def _design(lam, weights, jumps, signed: bool, config: LevyConfig):
     return A / norm, b / norm, mrow / scale, mean / scale
 
 
-def _jump_grid(lam, weights, n_jumps: int, pad: float, signed: bool):
+def _jump_grid(lam, weights, n_jumps: int, pad: float, signed: bool, pad_below: float | None = None):
     nz = (lam != 0) & (weights > 0)
-    lo = jnp.min(jnp.where(nz, jnp.abs(lam), jnp.inf)) * 10.0**-pad
+    lo = jnp.min(jnp.where(nz, jnp.abs(lam), jnp.inf)) * 10.0 ** -(pad if pad_below is None else pad_below)
     hi = jnp.max(jnp.where(weights > 0, jnp.abs(lam), 0.0)) * 10.0**pad
     pos = jnp.exp(jnp.linspace(jnp.log(lo), jnp.log(hi), n_jumps))
     return jnp.concatenate([-pos[::-1], pos]) if signed else pos
 
 
+class AbstractUnseen(eqx.Module):
+    r"""How a fit with a known rank $q$ places the $q - n_0$ population eigenvalues that size $n_0$ does not see (module docstring)."""
+
+    imposes_rate: eqx.AbstractClassVar[bool]
+
+    @abc.abstractmethod
+    def tail(self, lam: Float[Array, " m"], weights: Float[Array, " m"], n0, rank) -> tuple[Float[Array, " T"], Float[Array, " T"]]:
+        """`(jumps, rates)`: the fixed part of the Lévy measure (empty for none)."""
+
+
+class PowerLawTail(AbstractUnseen):
+    r"""The unseen population continues the observed index curve: $\log\lambda_i = c - \alpha\log i$
+    fitted by least squares on the eigenvalues of index $i \in$ `fit_range` $\times\,n_0$ (the upper
+    part of the spectrum, where sample eigenvalues follow the population; the lowest ones are lifted by
+    the unseen tail itself), extended to $n_0 < i \le q$, each eigenvalue a jump at rate $1/n_0$, binned
+    into `bins` jumps (log-spaced in $i$)."""
+
+    bins: int = eqx.field(static=True, default=48)
+    fit_range: tuple[float, float] = eqx.field(static=True, default=(0.125, 0.5))
+    imposes_rate: ClassVar[bool] = False
+
+    def tail(self, lam, weights, n0, rank):
+        act = weights > 0
+        e = jnp.sort(jnp.where(act, lam, -jnp.inf))[::-1]
+        i = jnp.arange(1, e.shape[0] + 1, dtype=jnp.float64)
+        count = jnp.sum(act)
+        sel = (i >= self.fit_range[0] * count) & (i <= self.fit_range[1] * count) & (e > 0)
+        u = jnp.where(sel, jnp.log(i), 0.0)
+        v = jnp.where(sel, jnp.log(jnp.where(e > 0, e, 1.0)), 0.0)
+        k = jnp.sum(sel)
+        ub, vb = jnp.sum(u) / k, jnp.sum(v) / k
+        slope = jnp.sum(jnp.where(sel, (u - ub) * (v - vb), 0.0)) / jnp.sum(jnp.where(sel, (u - ub) ** 2, 0.0))
+        lo, hi = jnp.log(n0 + 0.5), jnp.log(jnp.maximum(rank, n0) + 0.5)
+        edges = jnp.exp(lo + (hi - lo) * jnp.linspace(0.0, 1.0, self.bins + 1))
+        mid = 0.5 * (jnp.log(edges[1:]) + jnp.log(edges[:-1]))
+        return jnp.exp(vb + slope * (mid - ub)), (edges[1:] - edges[:-1]) / n0
+
+
+class ImposedRate(AbstractUnseen):
+    r"""Only the total rate $q/n_0$ is imposed; the fit places the whole Lévy measure."""
+
+    imposes_rate: ClassVar[bool] = True
+
+    def tail(self, lam, weights, n0, rank):
+        return jnp.zeros(0), jnp.zeros(0)
+
+
 @eqx.filter_jit
-def _fit_levy(lam, weights, n0, signed: bool, config: LevyConfig):
+def _fit_levy(lam, weights, n0, signed: bool, config: LevyConfig, rank=None, unseen: AbstractUnseen | None = None):
     lam = _zero_snap(lam, weights)
-    jumps = _jump_grid(lam, weights, config.n_jumps, config.pad, signed)
+    jumps = _jump_grid(lam, weights, config.n_jumps, config.pad, signed, None if rank is None else 0.0)
+    if rank is not None:
+        assert unseen is not None
+        return _fit_ranked(lam, weights, n0, jumps, config, rank, unseen)
     A, b, mrow, mval = _design(lam, weights, jumps, signed, config)
     big = 1e2  # weight of the exact mean (and of the imposed total rate)
     K = jumps.shape[0]
@@ -133,12 +201,33 @@ def _fit_levy(lam, weights, n0, signed: bool, config: LevyConfig):
     return LevyKhintchine(drift, variance, r, jumps, n0)
 
 
+def _fit_ranked(lam, weights, n0, jumps, config: LevyConfig, rank, unseen: AbstractUnseen):
+    """The fit with a known rank (module docstring): the unseen part fixed or the total rate imposed."""
+    tail_x, tail_r = unseen.tail(lam, weights, n0, rank)
+    all_jumps = jnp.concatenate([tail_x, jumps])
+    A, b, mrow, mval = _design(lam, weights, all_jumps, False, config)
+    big = 1e2
+    T, K = tail_x.shape[0], jumps.shape[0]
+    A_all = jnp.concatenate([A, big * mrow[None, :]])
+    b_all = jnp.concatenate([b, big * mval[None]]) - A_all[:, :T] @ tail_r
+    G = A_all[:, T:]
+    if unseen.imposes_rate:
+        G = jnp.concatenate([G, big * jnp.ones((1, K))])
+        b_all = jnp.concatenate([b_all, big * (rank / n0)[None]])
+    cs = jnp.linalg.norm(G, axis=0)
+    cs = jnp.where(cs > 0, cs, 1.0)
+    r = nnls(G / cs, b_all, config.nnls_iters) / cs
+    return LevyKhintchine(jnp.zeros(()), jnp.zeros(()), jnp.concatenate([tail_r, r]), all_jumps, n0)
+
+
 def fit_levy(
     eigs: Real[ArrayLike, " m"] | Real[ArrayLike, "m k"],
     n0: RealScalarLike | None = None,
     *,
     weights: Float[ArrayLike, " m"] | None = None,
     signed: bool | None = None,
+    rank: RealScalarLike | None = None,
+    unseen: AbstractUnseen = PowerLawTail(),
     config: LevyConfig = LevyConfig(),
 ) -> LevyKhintchine:
     r"""Fit a [`LevyKhintchine`][] law to the eigenvalues of an $n_0\times n_0$ matrix.
@@ -155,6 +244,12 @@ def fit_levy(
     diagonally scaled law (module docstring): $C = D^{-1/2}AD^{-1/2}$'s eigenvalues are fitted
     and `scales` $= d$ is kept, since a random principal submatrix keeps its diagonal entries as
     they are. A matrix with a non-positive diagonal entry is fitted by its eigenvalues alone.
+
+    `rank`: the number $q$ of features of a Gram matrix $XX^\top$ (the rank of the full matrix when
+    it is below its size), if known: the law is then the Marchenko–Pastur law of a $q$-dimensional
+    population, total rate $q/n_0$, whose decompression is exact for $X$ with more rows and $q$ fixed;
+    `unseen` ([`PowerLawTail`][] or [`ImposedRate`][]) places the population the observed size does not
+    see (module docstring). Positive semi-definite spectra only.
     """
     check_x64()
     lam = jnp.asarray(arguments.eigenvalues("eigs", eigs) if is_concrete(eigs) else eigs)
@@ -181,7 +276,13 @@ def fit_levy(
         raise ValueError("fit_levy under jit/vmap cannot look at the eigenvalues' signs; pass signed=True or False.")
     w = w.astype(jnp.float64)
     size = jnp.sum(w > 0) if n0 is None else arguments.real_scalar("n0", n0, lower=1.0, strict=False, fix="pass the size of the matrix the eigenvalues come from")
-    law = _fit_levy(lam, w, jnp.asarray(size, dtype=jnp.float64), bool(signed), config)
+    if rank is not None:
+        if signed:
+            arguments.fail("rank", rank, "applies to positive semi-definite (Gram) spectra; this one has negative eigenvalues", "drop rank=, or pass the eigenvalues of a Gram matrix")
+        rank = jnp.asarray(arguments.real_scalar("rank", rank, lower=1.0, strict=False, fix="pass the number of features q of the Gram matrix X X^T"), dtype=jnp.float64)
+        if not isinstance(unseen, AbstractUnseen):
+            arguments.fail("unseen", unseen, "must be an AbstractUnseen (fdj.PowerLawTail() or fdj.ImposedRate())", "pass unseen=fdj.PowerLawTail()")
+    law = _fit_levy(lam, w, jnp.asarray(size, dtype=jnp.float64), bool(signed), config, rank, unseen if rank is not None else None)
     if scales is None:
         return law
     return LevyKhintchine(law.drift, law.variance, law.rates, law.jumps, law.n0, scales)

@@ -2,9 +2,14 @@ r"""The model choice of [`predict`][] and [`eigvalsh`][]: candidates in, a check
 
 Candidates, in order: algebraic curves of automatic degrees (simplest first, see
 [`fit_with_diagnostics`][]) or of the given degrees; then, for [`Free`][] decompression, the free
-Lévy–Khintchine law ([`fit_levy`][], with the diagonal profile when the matrix is given). Each is
+Lévy–Khintchine law ([`fit_levy`][], with the diagonal profile when the matrix is given), or, for
+[`Deformed`][]`(ratio)` (a Gram matrix of $q = n_0/$`ratio` features), that law fitted with the rank
+$q$, once per model of the unseen population ([`PowerLawTail`][], [`ImposedRate`][]), best validated
+extrapolation first (`_validate.py`: fitted to sub-submatrices of sizes $m/4$ and $m/2$,
+decompressed to $m$; the error is the report's score). Each is
 decompressed to size $n$ on a grid covering its support and **checked**: no failed grid point,
-unit mass and the exact moments at size $n$ (see [`Spectrum.moment_errors`][]) within `CHECK_TOL`.
+unit mass and the exact moments at size $n$ (see [`Spectrum.moment_errors`][]) within `CHECK_TOL`
+(a miss of mass or moments is re-solved once on a 4x finer grid before it counts).
 The first candidate that passes is returned, with its Kolmogorov–Smirnov distance to the
 eigenvalues at the observed size in the report (`_goodness.py`: a figure, not a gate); the report lists every candidate with its figures
 and why it was chosen or passed over. A matrix with zero rows is the direct sum $0_k \oplus B$
@@ -28,12 +33,13 @@ from ._fit_problem import zero_tolerance
 from ._fit_refine import _data_jit
 from ._goodness import fit_distance, kolmogorov_bound
 from ._inputs import _check_spectrum, _Inputs, _parse_inputs, _Spectrum
-from ._kinds import AbstractDecompression, Free
+from ._kinds import AbstractDecompression, Deformed, Free
 from ._law import AbstractSpectralLaw
-from ._levy_fit import LevyConfig, fit_levy
+from ._levy_fit import ImposedRate, LevyConfig, PowerLawTail, fit_levy
 from ._results import RESULTS, failed
 from ._shifted import Shifted
 from ._spectrum import Spectrum
+from ._validate import draws, validated_error
 from ._x64 import check_x64
 from ._zero_rows import ZeroRows, zero_rows
 
@@ -45,7 +51,7 @@ class CandidateReport:
     """One candidate model: what it is, its check figures at size $n$, and the verdict."""
 
     model: str
-    score: float | None = None  # validation score of the curve fit (automatic degrees)
+    score: float | None = None  # validation score: of the curve fit (automatic degrees), or the validated extrapolation error of a Gram model
     failed_points: int | None = None
     mass: float | None = None
     moment_error: float | None = None  # max |e_k|, standard units
@@ -96,6 +102,19 @@ def _check(spec: Spectrum) -> tuple[str | None, dict]:
     return None, figures
 
 
+def _solve_checked(law, kind, n: int, grid_size: int, solver) -> tuple[Spectrum, str | None, dict]:
+    """The law at size `n` on its grid, checked (`_check`); a miss of mass or moments with no failed
+    point is first re-solved on a 4x finer grid, so a grid too coarse for a rugged law is not taken
+    for a law off its physical branch."""
+    for size in (grid_size, 4 * grid_size):
+        grid = law.grid(kind, float(n), size, solver)
+        spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), float(n), solver)
+        problem, figures = _check(spec)
+        if problem is None or figures["failed_points"] > 0:
+            break
+    return spec, problem, figures
+
+
 def _fit_ks(law: AbstractSpectralLaw, spec: Spectrum, base, grid_size: int) -> float:
     """KS distance of `law` (fitted to `base`) at the observed size to those eigenvalues, on the law's grid of `grid_size` points there (`_goodness.py`)."""
     grid = law.grid(spec.kind, float(law.n0), grid_size, spec.solver)
@@ -144,29 +163,49 @@ def _shift(inputs: _Inputs, c: float) -> _Inputs:
     return _Inputs(move(inputs.base), inputs.n0, tuple(map(move, inputs.joint)), tuple(map(move, inputs.nested)))
 
 
-def _candidates(inputs, matrix, kind, deg, log, fit_config, levy_config) -> Iterator[tuple[str, float | None, AbstractSpectralLaw | None, str]]:
-    """`(name, score, law or None, why not tried)` in the order they are tried."""
+def _gram_candidates(inputs, matrix, kind: Deformed, fit_config, levy_config) -> list[tuple[str, float | None, AbstractSpectralLaw | None, str, AbstractDecompression]]:
+    r"""The Lévy–Khintchine law of a Gram matrix of $q = n_0/$`ratio` features, one per unseen model, best validated first (decompressed freely: exact for this law, `_levy_fit.py`)."""
+    b = inputs.base
+    q = float(inputs.n0) / float(kind.ratio)
+    target = np.sort(np.asarray(b.eigs)[np.asarray(b.weights) > 0])
+    tol = float(zero_tolerance(b.eigs, b.weights, b.eps))
+    samples = draws(target, matrix, fit_config.seed)
+    out = []
+    for unseen in (PowerLawTail(), ImposedRate()):
+        def fit(x, size, unseen=unseen):
+            return fit_levy(x, size, rank=q, unseen=unseen, config=levy_config)
+        err = validated_error(lambda d, fit=fit: fit(d.matrix if d.matrix is not None else d.eigs, d.size), samples, Free(), target, tol)
+        law = fit(matrix if matrix is not None else b.eigs, inputs.n0)
+        out.append((f"{_name(law)} (rank {q:.0f}, {type(unseen).__name__})", err, law, "", Free()))
+    return sorted(out, key=lambda c: c[1])
+
+
+def _candidates(inputs, matrix, kind, deg, log, fit_config, levy_config) -> Iterator[tuple[str, float | None, AbstractSpectralLaw | None, str, AbstractDecompression]]:
+    """`(name, score, law or None, why not tried, the kind it is decompressed by)` in the order they are tried."""
     c = _frame(inputs, kind, log, fit_config)
     framed = _shift(inputs, c) if c else inputs
     place = (lambda curve: Shifted(curve, c)) if c else (lambda curve: curve)
     if deg is not None:
         curve, _ = _fit_fixed(framed, deg, log, fit_config)
-        yield _name(curve, deg), None, place(curve), ""
+        yield _name(curve, deg), None, place(curve), "", kind
         return
     for cand in curve_candidates(framed, log, fit_config):
         if cand.curve is None or cand.diagnostics is None:
-            yield _name(None, cand.deg), cand.score, None, "not refined (score off the plateau, or max_tries reached)"
+            yield _name(None, cand.deg), cand.score, None, "not refined (score off the plateau, or max_tries reached)", kind
         elif not bool(cand.diagnostics.valid):
-            yield _name(None, cand.deg), cand.score, None, "refined curve has no valid physical branch"
+            yield _name(None, cand.deg), cand.score, None, "refined curve has no valid physical branch", kind
         else:
-            yield _name(None, cand.deg), cand.score, place(cand.curve), ""
+            yield _name(None, cand.deg), cand.score, place(cand.curve), "", kind
+    if isinstance(kind, Deformed):
+        yield from _gram_candidates(inputs, matrix, kind, fit_config, levy_config)
+        return
     if not isinstance(kind, Free):
         return
     if matrix is not None:  # keeps the diagonal profile
         law = fit_levy(matrix, inputs.n0, config=levy_config)
     else:
         law = fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)
-    yield _name(law), None, law, ""
+    yield _name(law), None, law, "", kind
 
 
 def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, grid_size, solver) -> tuple[Spectrum, Report]:
@@ -188,19 +227,20 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
         matrix = np.asarray(x)
     arguments.matrix_size("n", n, observed=float(m_all or inputs.n0))
     reports = []
-    for name, score, law, why in _candidates(inputs, matrix, kind, deg, log, fit_config, levy_config):
+    candidates = _candidates(inputs, matrix, kind, deg, log, fit_config, levy_config)
+    for name, score, law, why, law_kind in candidates:
         if law is None:
             reports.append(CandidateReport(name, score, verdict=f"passed over: {why}"))
             continue
         fitted = law  # of the block without zero rows, which the eigenvalues of inputs.base describe
         if m_all is not None and m_rest is not None:
             law = ZeroRows(law, 1.0 - m_rest / m_all, m_all)
-        grid = law.grid(kind, float(n), grid_size, solver)
-        spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), float(n), solver)
-        problem, figures = _check(spec)
+        spec, problem, figures = _solve_checked(law, law_kind, n, grid_size, solver)
         if problem is None:
             figures["fit_ks"] = _fit_ks(fitted, spec, inputs.base, grid_size)
             reports.append(CandidateReport(name, score, verdict="chosen", **figures))
+            # the Gram models come last, already fitted and validated: list the others too
+            reports += [CandidateReport(c[0], c[1], verdict="not tried: a larger validated error") for c in candidates]
             return spec, Report(name, tuple(reports), 0 if zero is None else int(zero.sum()), kolmogorov_bound(inputs.base.weights))
         reports.append(CandidateReport(name, score, verdict=f"passed over: {problem}", **figures))
     report = Report("none", tuple(reports), 0 if zero is None else int(zero.sum()))
@@ -233,7 +273,9 @@ def predict(
     nested sizes `{size: eigs}`; integer and float32 arrays are accepted and converted to float64
     (a float32 input's exact zeros are judged at float32's precision). `n`: an integer (or an
     integral float) $\ge$ the observed size. `deg`, `n0`, `log`, `weights`, `fit_config`: as in [`fit`][];
-    `levy_config`: as in [`fit_levy`][]; `kind`: [`Free`][]`()` or [`Deformed`][]`(ratio)`.
+    `levy_config`: as in [`fit_levy`][]; `kind`: [`Free`][]`()` or [`Deformed`][]`(ratio)`. Pass
+    `Deformed(m / q)` for a Gram matrix $XX^\top$ of $q$ features when you know $q$: an atom $1 - q/n$
+    at 0 is then born past $n = q$, which no single observed size can show (module docstring).
 
     Candidates are tried in order and the first whose prediction passes its check is returned
     (see the module docstring of `_select.py`): no failed grid point, unit mass and the exact

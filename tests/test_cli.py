@@ -228,3 +228,17 @@ def test_subprocess_predict(tmp_path, wishart):
     assert proc.returncode == 0, proc.stderr
     assert "model:" in proc.stdout and "freedecomp_jax.cli: predicting" in proc.stderr
     assert sorted(os.listdir(tmp_path)) == ["eigs.csv", "p.json", "p.npz"]
+
+
+def test_features_give_the_gram_atom(tmp_path, capsys):
+    """--features Q: a 300 x 300 Wishart matrix of Q = 600 features predicted at n = 1200 has the
+    closed-form atom 1 - Q/n = 0.5 at 0 (Deformed(m / Q)); a bad Q is one line and exit status 2."""
+    x = np.random.default_rng(2).standard_normal((300, 600))
+    path = tmp_path / "eigs.npy"
+    np.save(path, np.linalg.eigvalsh(x @ x.T / 600))
+    out = tmp_path / "pred.npz"
+    assert main(["predict", str(path), "--n", "1200", "--out", str(out), "--features", "600", *FAST]) == 0
+    atoms = json.loads(out.with_suffix(".json").read_text())["atoms"]
+    assert sum(a["weight"] for a in atoms if a["position"] == 0) == pytest.approx(0.5, abs=1e-6)
+    assert main(["predict", str(path), "--n", "1200", "--features", "0", *FAST]) == 2
+    assert "the number of features must be at least 1" in capsys.readouterr().err

@@ -4,9 +4,9 @@ For each case a random principal submatrix of size m = n // 8 (the first m entri
 seeded permutation, as in `realcases.nested_submatrix_spectra`) is given to
 `fdj.eigvalsh(submatrix, n)` with library defaults (automatic degrees, validated on the
 submatrix's own nested submatrices). The prediction of the n eigenvalues must be closer in
-Kolmogorov–Smirnov distance to the full spectrum than the better of the two naive
-predictions: the small spectrum as is, and the small spectrum rescaled about its mean by
-sqrt(n/m). A method that does not beat them has not decompressed anything.
+Kolmogorov–Smirnov distance to the full spectrum than the best of the three baselines: the
+small spectrum as is, rescaled about its mean by sqrt(n/m), and Nystrom (n/m times it, padded
+with n - m zeros). A method that does not beat them has not decompressed anything.
 
 Eigenvalues with |lambda| <= `case.zero_tol` (eps n ||A||, rounding level) are set to 0 in
 every sample first, so exact zeros computed as +-1e-16 and an atom predicted at 0 coincide.
@@ -19,7 +19,12 @@ import pytest
 from realcases import ALL_CASES
 
 import freedecomp_jax as fdj
-from freedecomp_jax._metrics import as_is_baseline, ks_distance, rescaled_baseline
+from freedecomp_jax._metrics import (
+    as_is_baseline,
+    ks_distance,
+    nystrom_baseline,
+    rescaled_baseline,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -31,20 +36,43 @@ def _ks(pred, true, tol: float) -> float:
     return ks_distance(snap(pred), snap(true))
 
 
-# Measured 2026-11-23 (fdj.eigvalsh(submatrix, n), defaults): every case goes to the Levy-Khintchine
-# fallback of `predict` (no algebraic curve passes the check on spectra spanning 6-10 decades), fitted
-# with the matrix's diagonal profile (D^1/2 C D^1/2, D kept as the matrix grows): rbf_gram KS 0.224
-# (better baseline 0.449), random_feature_gram 0.179 (0.579), mlp_gauss_newton 0.100 (0.372),
-# mlp_hessian 0.244 (0.276; the narrowest margin: at m one negative eigenvalue in 240, at n 11%).
-@pytest.mark.parametrize("name", list(ALL_CASES))
-def test_prediction_beats_naive_baselines(name):
+def _observed(name: str):
+    """(case, n, m, the m x m principal submatrix on the first m entries of the seeded permutation, its eigenvalues)."""
     case = ALL_CASES[name](seed=SEED)
     n = case.n
     m = n // 8
     idx = np.asarray(jr.permutation(jr.PRNGKey(SEED), n))[:m]
     sub = case.matrix[np.ix_(idx, idx)]
-    small = np.linalg.eigvalsh(sub)
+    return case, n, m, sub, np.linalg.eigvalsh(sub)
 
+
+# Measured 2026-11-23 (fdj.eigvalsh(submatrix, n), defaults): every case goes to the Levy-Khintchine
+# fallback of `predict` (no algebraic curve passes the check on spectra spanning 6-10 decades), fitted
+# with the matrix's diagonal profile (D^1/2 C D^1/2, D kept as the matrix grows): rbf_gram KS 0.224
+# (better baseline 0.449), random_feature_gram 0.179 (0.579), mlp_gauss_newton 0.100 (0.372),
+# mlp_hessian 0.244 (0.276; the narrowest margin: at m one negative eigenvalue in 240, at n 11%).
+# Measured 2026-12-04 (seed 0, benchmarks/realcases.py, RESULTS "Gram matrices of a known rank"): the
+# defaults lose to the best baseline on these cases (issue 14 is open): the Laplacian-kernel Grams to
+# the small spectrum as is (0.394 / 0.404 / 0.407 against 0.213 / 0.215 / 0.216), the activation and
+# tanh Gauss-Newton Grams to Nystrom (0.511 against 0.130, 0.374 against 0.167: an atom born between
+# m and n that the default rate rule forbids), and the tanh Hessian raises ValueError (no candidate
+# passes its check).
+LOSES = {
+    "laplace_gram_narrow": "loses to the small spectrum as is",
+    "laplace_gram": "loses to the small spectrum as is",
+    "laplace_gram_wide": "loses to the small spectrum as is",
+    "activation_gram": "loses to Nystrom: the atom born between m and n",
+    "tanh_gauss_newton": "loses to Nystrom: the atom born between m and n",
+    "tanh_hessian": "ValueError: no candidate passes its check",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=LOSES[name])) if name in LOSES else name for name in ALL_CASES],
+)
+def test_prediction_beats_naive_baselines(name):
+    case, n, m, sub, small = _observed(name)
     pred = np.asarray(fdj.eigvalsh(sub, n))
 
     assert pred.shape == (n,)
@@ -52,6 +80,22 @@ def test_prediction_beats_naive_baselines(name):
     ks = _ks(pred, case.eigenvalues, case.zero_tol)
     ks_as_is = _ks(as_is_baseline(small, n), case.eigenvalues, case.zero_tol)
     ks_rescaled = _ks(rescaled_baseline(small, m, n), case.eigenvalues, case.zero_tol)
-    summary = f"{name}: m={m} -> n={n}, KS prediction {ks:.4f}, as is {ks_as_is:.4f}, rescaled {ks_rescaled:.4f}"
+    ks_nystrom = _ks(nystrom_baseline(small, m, n), case.eigenvalues, case.zero_tol)
+    summary = f"{name}: m={m} -> n={n}, KS prediction {ks:.4f}, as is {ks_as_is:.4f}, rescaled {ks_rescaled:.4f}, Nystrom {ks_nystrom:.4f}"
     print(summary)
-    assert ks < min(ks_as_is, ks_rescaled), summary
+    assert ks < min(ks_as_is, ks_rescaled, ks_nystrom), summary
+
+
+GRAM_CASES = [name for name in ALL_CASES if name in ("random_feature_gram", "activation_gram", "ntk_gram")]
+
+
+@pytest.mark.parametrize("name", GRAM_CASES)
+def test_gram_matrix_of_known_rank_wins(name):
+    """A Gram matrix whose feature count q = n / gram_ratio the user passes, `Deformed(m / q)`: the
+    prediction's KS is at most a third of the best baseline's (Nystrom included), issue 14's win."""
+    case, n, m, sub, small = _observed(name)
+    pred = np.asarray(fdj.eigvalsh(sub, n, fdj.Deformed(case.gram_ratio * m / n)))
+    ks = _ks(pred, case.eigenvalues, case.zero_tol)
+    best = min(_ks(b, case.eigenvalues, case.zero_tol) for b in (as_is_baseline(small, n), rescaled_baseline(small, m, n), nystrom_baseline(small, m, n)))
+    print(f"{name}: KS {ks:.4f}, best baseline {best:.4f}")
+    assert ks <= best / 3

@@ -1,0 +1,96 @@
+r"""Validated extrapolation: how well a model, fitted at a smaller size, predicts the spectrum that was observed.
+
+A random principal submatrix of the observed $m\times m$ matrix is a sample of the same matrix at a
+smaller size $q$, so the data carry their own test of a model: fit it to a $q\times q$
+sub-submatrix, decompress it from $q$ to $m$ and compare with the $m$ observed eigenvalues.
+[`predict`][] chooses among the Gram models of a known rank by this error (`_select.py`). The draws:
+
+- **matrix input**: random principal sub-submatrices of sizes $m/4$ and $m/2$, `DRAWS` of each,
+  from `FitConfig.seed` (their diagonals serve the laws with a diagonal profile);
+- **eigenvalues**: free compressions of the observed law, $(Q\Lambda Q^\top)_{q\times q}$ with $Q$
+  Haar-orthogonal. They test the fit and the decompression, not whether the matrix is free from
+  its coordinates (a matrix input tests that too).
+
+The error of a prediction $\mu$ of the observed eigenvalues $\lambda$ is
+$$E = D_{\rm KS}(\mu, \lambda) + W_1(\mu, \lambda)/\sigma_\lambda,$$
+the Kolmogorov–Smirnov distance (where the mass is, the bulk near 0 included) plus the Wasserstein
+distance in units of the observed standard deviation (the scale: outliers and edges), after setting
+$|\lambda| \le$ the zero tolerance to 0 in both. Its limit: it sees only what happens between $m/4$
+and $m$; an atom born between $m$ and $n$ must come from the model (the rank), not from validation.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import jax.numpy as jnp
+import numpy as np
+
+from ._goodness import fit_distance
+from ._kinds import AbstractDecompression
+from ._law import AbstractSpectralLaw
+from ._metrics import wasserstein1
+from ._spectrum import Spectrum
+
+DRAWS = 2  # random sub-submatrices (or compressions) per validation size
+FRACTIONS = (0.25, 0.5)  # validation sizes q = fraction * m
+MIN_SIZE = 16  # no validation draw smaller than this
+GRID = 512  # grid points of a prediction at the observed size
+
+
+@dataclasses.dataclass(frozen=True)
+class Draw:
+    """One validation sample at size `size`: its eigenvalues, and its matrix when the input was one."""
+
+    size: int
+    eigs: np.ndarray
+    matrix: np.ndarray | None = None
+
+
+def draws(eigs: np.ndarray, matrix: np.ndarray | None, seed: int) -> tuple[Draw, ...]:
+    """The validation draws of the observed spectrum `eigs` (module docstring): sub-submatrices of `matrix`, else free compressions."""
+    m = eigs.shape[0]
+    rng = np.random.default_rng(seed)
+    out = []
+    for fraction in FRACTIONS:
+        q = int(fraction * m)
+        if q < MIN_SIZE:
+            continue
+        for _ in range(DRAWS):
+            if matrix is not None:
+                idx = np.sort(rng.permutation(m)[:q])
+                sub = matrix[np.ix_(idx, idx)]
+                out.append(Draw(q, np.linalg.eigvalsh(sub), sub))
+            else:
+                g, r = np.linalg.qr(rng.standard_normal((m, m)))
+                rows = (g * np.sign(np.diag(r)))[:q]
+                out.append(Draw(q, np.linalg.eigvalsh((rows * eigs) @ rows.T)))
+    return tuple(out)
+
+
+def prediction_error(spec: Spectrum, eigs: np.ndarray, zero_tol: float) -> float:
+    r"""$D_{\rm KS} + W_1/\sigma$ between the law of `spec` (one size) and the eigenvalues `eigs`, zeros snapped."""
+    lam = np.sort(np.where(np.abs(eigs) <= zero_tol, 0.0, np.asarray(eigs, dtype=float)))
+    ks = fit_distance(spec, lam, np.ones(lam.size), zero_tol)
+    pred = np.asarray(spec.quantile((np.arange(lam.size) + 0.5) / lam.size), dtype=float)
+    pred = np.where(np.abs(pred) <= zero_tol, 0.0, pred)
+    std = float(np.std(lam))
+    return ks + (wasserstein1(pred, lam) / std if std > 0 else 0.0)
+
+
+def validated_error(
+    fit: Callable[[Draw], AbstractSpectralLaw],
+    samples: tuple[Draw, ...],
+    kind: AbstractDecompression,
+    eigs: np.ndarray,
+    zero_tol: float,
+) -> float:
+    """Mean prediction error over the draws of the model `fit` builds from each draw, decompressed to `eigs.size`; inf if any fails."""
+    m = float(eigs.shape[0])
+    errors = []
+    for d in samples:
+        law = fit(d)
+        grid = law.grid(kind, m, GRID, None)
+        spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), m)
+        err = prediction_error(spec, eigs, zero_tol)
+        errors.append(err if np.isfinite(err) else np.inf)
+    return float(np.mean(errors)) if errors else np.inf

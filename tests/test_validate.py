@@ -1,0 +1,70 @@
+"""`_validate.py` (the draws and the error of validated extrapolation) and `predict` with
+`Deformed(ratio)`: the Gram models of a known rank, chosen by validation."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import freedecomp_jax as fdj
+from freedecomp_jax._metrics import best_baseline_ks, ks_distance
+from freedecomp_jax._validate import DRAWS, FRACTIONS, draws, prediction_error
+
+
+def _wishart(seed: int, m: int, q: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((m, q))
+    return x @ x.T / q
+
+
+def test_matrix_draws_are_principal_submatrices():
+    a = _wishart(0, 80, 160)
+    samples = draws(np.linalg.eigvalsh(a), a, seed=3)
+    assert [d.size for d in samples] == [int(f * 80) for f in FRACTIONS for _ in range(DRAWS)]
+    for d in samples:  # a principal submatrix: rows and columns of A at the indices of its diagonal entries
+        idx = np.array([np.flatnonzero(np.diagonal(a) == v)[0] for v in np.diagonal(d.matrix)])
+        np.testing.assert_array_equal(d.matrix, a[np.ix_(idx, idx)])
+        np.testing.assert_allclose(d.eigs, np.linalg.eigvalsh(d.matrix))
+    again = draws(np.linalg.eigvalsh(a), a, seed=3)
+    assert all(np.array_equal(x.eigs, y.eigs) for x, y in zip(samples, again))  # deterministic
+
+
+def test_compressions_interlace():
+    """Eigenvalue input: Q Lambda Q^T compressed to q x q; Cauchy interlacing lambda_k <= mu_k <= lambda_{k+m-q}."""
+    lam = np.sort(np.random.default_rng(1).exponential(size=64))
+    for d in draws(lam, None, seed=0):
+        mu = np.sort(d.eigs)
+        k = np.arange(d.size)
+        assert np.all(lam[k] <= mu + 1e-12) and np.all(mu <= lam[k + 64 - d.size] + 1e-12)
+
+
+def test_prediction_error_sees_scale_and_shape():
+    """The Marchenko-Pastur law of ratio 1/2 against a large Wishart sample (small error), the same
+    sample doubled (the W1/std term alone is about 1), and a sample of another ratio."""
+    law = fdj.LevyKhintchine(0.0, 0.0, [2.0], [0.5], 1.0)  # MP: q/m = 2, variance 1/q per entry
+    grid = jnp.asarray(law.grid(fdj.Free(), 1.0, 1024))
+    spec = fdj.decompress(law, grid, 1.0)
+    sample = np.linalg.eigvalsh(_wishart(0, 1500, 3000))
+    assert prediction_error(spec, sample, 0.0) <= 0.06
+    assert prediction_error(spec, 2 * sample, 0.0) >= 0.9
+    assert prediction_error(spec, np.linalg.eigvalsh(_wishart(0, 1500, 1500)), 0.0) >= 0.2
+
+
+@pytest.mark.slow
+def test_predict_deformed_chooses_a_gram_model_by_validation():
+    """A Gram matrix of q = 600 features with a power-law population, observed at 150, predicted at
+    1200 with Deformed(150 / 600): a Levy law of rank q is chosen, both unseen models are listed
+    with their validated errors, best first, and the prediction beats the best baseline 3x."""
+    rng = np.random.default_rng(0)
+    n, q, m = 1200, 600, 150
+    x = rng.standard_normal((n, q)) * np.arange(1, q + 1) ** -0.75
+    a = x @ x.T / q
+    full = np.linalg.eigvalsh(a)
+    idx = rng.permutation(n)[:m]
+    sub = a[np.ix_(idx, idx)]
+    spec, report = fdj.predict(sub, n, fdj.Deformed(m / q), return_report=True)
+    assert "rank 600" in report.chosen
+    gram = [c for c in report.candidates if "rank" in c.model]
+    assert len(gram) == 2 and all(np.isfinite(c.score) for c in gram) and gram[0].score <= gram[1].score
+    tol = n * np.finfo(float).eps * full.max()
+    snap = lambda e: np.where(np.abs(e) <= tol, 0.0, np.asarray(e))  # noqa: E731
+    ks = ks_distance(snap(np.asarray(spec.eigvalsh(n))), snap(full))
+    assert ks <= best_baseline_ks(snap(np.linalg.eigvalsh(sub)), m, n, snap(full)) / 3
