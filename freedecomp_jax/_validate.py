@@ -3,7 +3,8 @@ r"""Validated extrapolation: how well a model, fitted at a smaller size, predict
 A random principal submatrix of the observed $m\times m$ matrix is a sample of the same matrix at a
 smaller size $q$, so the data carry their own test of a model: fit it to a $q\times q$
 sub-submatrix, decompress it from $q$ to $m$ and compare with the $m$ observed eigenvalues.
-[`predict`][] chooses among the Gram models of a known rank by this error (`_select.py`). The draws:
+[`predict`][] chooses among the models of a Gram matrix of known rank (the deformed curve and the
+Lévy–Khintchine laws of rank $q$) by this error (`_select.py`). The draws:
 
 - **matrix input**: random principal sub-submatrices of sizes $m/4$ and $m/2$, `DRAWS` of each,
   from `FitConfig.seed` (their diagonals serve the laws with a diagonal profile);
@@ -78,19 +79,22 @@ def prediction_error(spec: Spectrum, eigs: np.ndarray, zero_tol: float) -> float
 
 
 def validated_error(
-    fit: Callable[[Draw], AbstractSpectralLaw],
+    build: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]],
     samples: tuple[Draw, ...],
-    kind: AbstractDecompression,
     eigs: np.ndarray,
     zero_tol: float,
 ) -> float:
-    """Mean prediction error over the draws of the model `fit` builds from each draw, decompressed to `eigs.size`; inf if any fails."""
+    """Mean prediction error over the draws of the model `build` fits to each draw (with the kind
+    that decompresses it), decompressed to `eigs.size`; inf if a fit or a solve fails."""
     m = float(eigs.shape[0])
     errors = []
     for d in samples:
-        law = fit(d)
-        grid = law.grid(kind, m, GRID, None)
-        spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), m)
-        err = prediction_error(spec, eigs, zero_tol)
+        try:
+            law, kind = build(d)
+            grid = law.grid(kind, m, GRID, None)
+            spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), m)
+            err = prediction_error(spec, eigs, zero_tol)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            err = np.inf
         errors.append(err if np.isfinite(err) else np.inf)
     return float(np.mean(errors)) if errors else np.inf

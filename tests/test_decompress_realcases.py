@@ -86,7 +86,9 @@ def test_prediction_beats_naive_baselines(name):
     assert ks < min(ks_as_is, ks_rescaled, ks_nystrom), summary
 
 
-GRAM_CASES = [name for name in ALL_CASES if name in ("random_feature_gram", "activation_gram", "ntk_gram")]
+# Measured 2026-12-04 (seed 0, matrix input, Deformed): random features 0.080, activation 0.031, NTK
+# Gram 0.125 (best baselines 0.445, 0.130, 0.388; wins are <= 1/3 of them).
+GRAM_CASES = ["random_feature_gram", "activation_gram", "ntk_gram"]
 
 
 @pytest.mark.parametrize("name", GRAM_CASES)
