@@ -13,6 +13,7 @@ refine edges by Newton).
 
 import abc
 import math
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -72,6 +73,12 @@ class AbstractSpectralLaw(eqx.Module):
         lo, hi = float(ends.min()), float(ends.max())
         pad = 0.05 * (hi - lo) + 1e-12 * max(abs(lo), abs(hi), 1.0)
         return np.linspace(lo - pad, hi + pad, size)
+
+    def grid_and_solved(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> tuple[np.ndarray, Any]:
+        """`(points, solved)`: the points of `grid` still to solve, and a `Spectrum` at size `n` already
+        solved on the rest, for a law whose grid comes out of a solve on part of it (else None).
+        Default: `(grid(...), None)`. Plain Python."""
+        return self.grid(kind, n, size, solver), None
 
     def solve_grid(self, kind: AbstractDecompression, x: Float[Array, " P"], ts: Float[Array, " S"], solver):
         r"""`(m, density, positions, weights, result)` on the grid `x` at every $t$ in `ts`, shapes

@@ -191,11 +191,18 @@ class LevyKhintchine(AbstractSpectralLaw):
         """A grid for the law at size `n`: bulks found on a wide log grid, `size` points shared among them
         (log-spaced in a bulk spanning a decade or more, or 0, linear otherwise), so each narrow bulk
         is resolved too; a law with a diagonal profile keeps the 4x finer log grid as well. Plain Python."""
+        points, solved = self.grid_and_solved(kind, n, size, solver)
+        return points if solved is None else np.unique(np.concatenate([points, np.asarray(solved.x)]))
+
+    def grid_and_solved(self, kind: AbstractDecompression, n: float | int, size: int, solver=None):
+        """`grid` as the points still to solve and the wide log grid, already solved to find the bulks
+        (with a diagonal profile, where it is part of the grid; else None). Plain Python."""
         del solver
         coarse = levy_grid(self, float(n) / float(self.n0), 4 * size)  # fine enough to see a narrow isolated bulk
-        bulks = Spectrum.solve(self, kind, jnp.asarray(coarse), n).support()
+        solved = Spectrum.solve(self, kind, jnp.asarray(coarse), n)
+        bulks = solved.support()
         if bulks.size == 0:
-            return coarse
+            return coarse, None
         tiny = np.min(np.abs(coarse))
         pieces = []
         for lo, hi in bulks:
@@ -212,9 +219,11 @@ class LevyKhintchine(AbstractSpectralLaw):
         for (_, hi), (lo, _) in zip(pieces[:-1], pieces[1:]):  # a few points in every gap, so that the gap shows
             if hi < lo:
                 parts.append(np.linspace(hi, lo, 6)[1:-1])
-        if self.scales is not None:  # rugged bulks (one bump per cluster of scales) over decades: keep the log grid too
-            parts.append(coarse)
-        return np.unique(np.concatenate(parts))
+        points = np.unique(np.concatenate(parts))
+        if self.scales is None:
+            return points, None
+        # rugged bulks (one bump per cluster of scales) over decades: the log grid stays in, as solved
+        return np.setdiff1d(points, coarse), solved
 
     def edge_system(self, kind: AbstractDecompression) -> "LevyEdges | None":
         """Real critical points of $z_\tau(m)$; none with a diagonal profile (no explicit $z(m)$: the grid's edges)."""

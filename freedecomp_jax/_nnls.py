@@ -1,7 +1,10 @@
 r"""Non-negative least squares $\min\|Ax - b\|$ over $x \ge 0$ in JAX (Lawson–Hanson active set).
 
 The passive-set solve is a QR of $[A P;\ \operatorname{diag}(1 - P)]$ (full column rank), so the final
-solve at the converged active set is differentiable in $A$ and $b$.
+solve at the converged active set is differentiable in $A$ and $b$. The active-set iterations run on
+$R$ and $Q^\top b$ of the reduced QR $A = QR$: $\|Ax - b\|^2 = \|Rx - Q^\top b\|^2 + \|(I - QQ^\top)b\|^2$
+for every $x$, so they take the same steps on a $K \times K$ system instead of the $N \times K$ one
+(a Lévy–Khintchine design has $N$ in the thousands of rows, $K$ about a hundred columns).
 """
 
 import jax
@@ -24,6 +27,9 @@ def nnls(A, b, iters: int):
     As, bs = jax.lax.stop_gradient((A, b))
     K = A.shape[1]
     tol = 10 * jnp.finfo(A.dtype).eps * jnp.max(jnp.sum(jnp.abs(As), axis=0)) * max(A.shape)
+    if A.shape[0] > K:  # R and Q^T b at once, from the R of [A b] (module docstring)
+        r = jnp.linalg.qr(jnp.concatenate([As, bs[:, None]], axis=1), mode="r")
+        As, bs = r[:K, :K], r[:K, K]
 
     def inner(c):
         x, P, s, k = c

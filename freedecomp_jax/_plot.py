@@ -6,7 +6,6 @@ never call `plt.show()` or `savefig`, and they use only the object API, so they 
 backend (`Agg` included).
 """
 
-import jax.numpy as jnp
 import numpy as np
 
 _INSTALL = 'plotting needs matplotlib, an optional dependency: pip install "freedecomp_jax[plot]" (or pip install matplotlib).'
@@ -249,8 +248,7 @@ def plot_edges(spec, sizes, *, ax=None, log: bool = False):
     points = np.asarray(spec.x).shape[0]
 
     def at(size):
-        grid = jnp.asarray(spec.law.grid(spec.kind, float(size), points, spec.solver), dtype=jnp.float64)
-        return type(spec).solve(spec.law, spec.kind, grid, float(size), spec.solver).support()
+        return type(spec).on_grid(spec.law, spec.kind, float(size), points, spec.solver).support()
 
     edges = [at(size) for size in sizes]
     ls = np.log(sizes)

@@ -111,8 +111,7 @@ def _solve_checked(law, kind, n: int, grid_size: int, solver, refine: bool) -> t
     gate it is also what stops a poor law (a tanh Hessian's Levy law that misses its mass by 0.05 on
     1024 points passes on 4096, with KS 0.61 against the small spectrum's 0.25)."""
     for size in (grid_size, 4 * grid_size) if refine else (grid_size,):
-        grid = law.grid(kind, float(n), size, solver)
-        spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), float(n), solver)
+        spec = Spectrum.on_grid(law, kind, float(n), size, solver)
         problem, figures = _check(spec)
         if problem is None or figures["failed_points"] > 0:
             break
@@ -121,8 +120,7 @@ def _solve_checked(law, kind, n: int, grid_size: int, solver, refine: bool) -> t
 
 def _fit_ks(law: AbstractSpectralLaw, spec: Spectrum, base, grid_size: int) -> float:
     """KS distance of `law` (fitted to `base`) at the observed size to those eigenvalues, on the law's grid of `grid_size` points there (`_goodness.py`)."""
-    grid = law.grid(spec.kind, float(law.n0), grid_size, spec.solver)
-    at_n0 = Spectrum.solve(law, spec.kind, jnp.asarray(grid, dtype=jnp.float64), law.n0, spec.solver)
+    at_n0 = Spectrum.on_grid(law, spec.kind, float(law.n0), grid_size, spec.solver)
     return fit_distance(at_n0, base.eigs, base.weights, float(zero_tolerance(base.eigs, base.weights, base.eps)))
 
 

@@ -117,6 +117,33 @@ class Spectrum(eqx.Module):
             x=x, density=density, atoms=(positions, weights), size=sizes, result=result, m=m, law=law, t=ts, kind=kind, solver=solver
         )
 
+    @staticmethod
+    def on_grid(law: AbstractSpectralLaw, kind: AbstractDecompression, n: float | int, size: int, solver: eqx.Module | None = None) -> "Spectrum":
+        """The law at size `n` solved on its own grid of about `size` points (`law.grid`); the part of
+        the grid the law solved to build it is not solved again (`law.grid_and_solved`). Plain Python."""
+        points, solved = law.grid_and_solved(kind, n, size, solver)
+        spec = Spectrum.solve(law, kind, jnp.asarray(points, dtype=jnp.float64), float(n), solver)
+        if solved is None:
+            return spec
+        x = jnp.concatenate([spec.x, solved.x])
+        order = jnp.argsort(x)
+
+        def join(a, b):
+            return jnp.concatenate([a, b], axis=-1)[..., order]
+
+        return Spectrum(
+            x=x[order],
+            density=join(spec.density, solved.density),
+            atoms=spec.atoms,
+            size=spec.size,
+            result=jax.tree.map(join, spec.result, solved.result),
+            m=join(spec.m, solved.m),
+            law=law,
+            t=spec.t,
+            kind=kind,
+            solver=solver,
+        )
+
     def at_sizes(self, sizes) -> "Spectrum":
         """The same law on the same grid at other sizes (one multi-size `Spectrum`)."""
         return Spectrum.solve(self.law, self.kind, self.x, jnp.atleast_1d(jnp.asarray(sizes, dtype=jnp.float64)), self.solver)

@@ -23,7 +23,6 @@ and $m$; an atom born between $m$ and $n$ must come from the model (the rank), n
 import dataclasses
 from collections.abc import Callable
 
-import jax.numpy as jnp
 import numpy as np
 
 from ._goodness import fit_distance
@@ -91,8 +90,7 @@ def validated_error(
     for d in samples:
         try:
             law, kind = build(d)
-            grid = law.grid(kind, m, GRID, None)
-            spec = Spectrum.solve(law, kind, jnp.asarray(grid, dtype=jnp.float64), m)
+            spec = Spectrum.on_grid(law, kind, m, GRID)
             err = prediction_error(spec, eigs, zero_tol)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError):
             err = np.inf

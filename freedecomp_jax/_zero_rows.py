@@ -7,6 +7,7 @@ decompressed by its own law: $\mu = f\delta_0 + (1 - f)\mu_B$ and
 $m(z) = (1 - f)m_B(z) - f/z$, at the same ratio $\tau = n/m = n_B/m_B$ for both parts.
 """
 
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -59,7 +60,10 @@ class ZeroRows(AbstractSpectralLaw):
         return ZeroRows(self.law.evolve(t, kind), self.fraction, self.n0 * jnp.exp(t))
 
     def solve_grid(self, kind: AbstractDecompression, x, ts, solver=None):
-        m, density, pos, w, result = self.law.solve_grid(kind, x, ts, solver)
+        return self._mixed(x, *self.law.solve_grid(kind, x, ts, solver))
+
+    def _mixed(self, x, m, density, pos, w, result):
+        """The solution for $B$ on the grid `x` made the mixture's: $m = (1 - f)m_B - f/x$, the atom $f$ at 0."""
         f = self.fraction
         at_zero = x == 0
         m = jnp.where(at_zero, jnp.nan + 0j, (1 - f) * m - f / jnp.where(at_zero, 1.0, x))
@@ -87,6 +91,15 @@ class ZeroRows(AbstractSpectralLaw):
 
     def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> np.ndarray:
         return self.law.grid(kind, float(n) * float(self.law.n0) / float(self.n0), size, solver)
+
+    def grid_and_solved(self, kind: AbstractDecompression, n: float | int, size: int, solver=None):
+        """$B$'s points still to solve, and its solved part made the mixture's (same grid, same ratio $\tau$)."""
+        points, inner = self.law.grid_and_solved(kind, float(n) * float(self.law.n0) / float(self.n0), size, solver)
+        if inner is None:
+            return points, None
+        pos_b, w_b = inner.atoms
+        m, density, pos, w, result = self._mixed(inner.x, inner.m, inner.density, pos_b, w_b, inner.result)
+        return points, dataclasses.replace(inner, m=m, density=density, atoms=(pos, w), result=result, law=self, size=self.n0 * jnp.exp(inner.t))
 
 
 class _ZeroRowsEdges(AbstractEdgeSystem):

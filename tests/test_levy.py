@@ -201,6 +201,27 @@ def test_scaled_law_is_the_deformed_marchenko_pastur_law(tau):
     np.testing.assert_allclose(law.moments(6), target.curve().moments(6), rtol=1e-9)
 
 
+@pytest.mark.parametrize("f", [0.0, 0.25])
+def test_a_scaled_law_on_its_grid_solves_each_point_once(f):
+    # Spectrum.on_grid keeps the wide log grid the law solved to find its bulks: the points of law.grid,
+    # each once and in order, with the density of the closed form (the deformed MP law of ratio tau c),
+    # also behind a fraction f of zero rows (f delta_0 + (1 - f) mu_B)
+    c, tau = 0.5, 8.0
+    law = fdj.LevyKhintchine(0.0, 0.0, [1 / c], [c], 100, scales=[1.0, 4.0])
+    if f:
+        law = fdj.ZeroRows(law, f, 100 / (1 - f))
+    spec = fdj.Spectrum.on_grid(law, fdj.Free(), float(law.n0) * tau, 128)
+    x = np.asarray(spec.x)
+    np.testing.assert_array_equal(x, law.grid(fdj.Free(), float(law.n0) * tau, 128))
+    target = D.DeformedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], c * tau)
+    want = (1 - f) * np.asarray(target.density(x))
+    np.testing.assert_allclose(spec.density, want, atol=1e-7 * want.max())
+    assert np.all(np.asarray(spec.result == fdj.RESULTS.successful))
+    pos, w = (np.asarray(a) for a in spec.atoms)
+    assert abs(np.sum(w[pos == 0]) - (f + (1 - f) * float(target.atoms()[1][0]))) <= 1e-12
+    assert abs(float(spec.size) - float(law.n0) * tau) <= 1e-9 * tau
+
+
 def test_constant_scales_change_nothing_but_the_scale():
     plain = fdj.LevyKhintchine(0.1, 0.3, [2.0, 0.5], [1.0, -3.0], 100)
     scaled = fdj.LevyKhintchine(0.05, 0.075, [2.0, 0.5], [0.5, -1.5], 100, scales=np.full(5, 2.0))
