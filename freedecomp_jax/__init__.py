@@ -44,6 +44,7 @@ from ._select import predict as predict
 from ._sharding import sharded as sharded
 from ._shifted import Shifted as Shifted
 from ._spectrum import Spectrum as Spectrum
+from ._spikes import Spikes as Spikes
 from ._stieltjes import PointGeometry as PointGeometry
 from ._stieltjes import empirical_stieltjes as empirical_stieltjes
 from ._submatrix import hessian_submatrix as hessian_submatrix

@@ -117,6 +117,14 @@ class AbstractSpectralLaw(eqx.Module):
         return x_seed, tau_seed, jnp.ones(jnp.shape(x_seed), dtype=bool)
 
 
+def raw_from_central(mean: Float[Array, ""], central: Float[Array, " K"]) -> Float[Array, " K"]:
+    r"""Raw moments from the mean and the central moments, $\mu_i = \sum_j\binom ij\kappa_j\,\bar x^{i-j}$."""
+    K = central.shape[0]
+    k = np.arange(K)
+    binom = np.array([[math.comb(i, j) for j in range(K)] for i in range(K)], dtype=float)
+    return jnp.stack([jnp.sum(binom[i, : i + 1] * central[: i + 1] * mean ** (i - k[: i + 1])) for i in range(K)])
+
+
 def central_from_raw(raw: Float[Array, " K"]) -> Float[Array, " K"]:
     r"""Central moments from unit-mass raw moments, $\sum_j\binom ij\mu_j(-\mu_1)^{i-j}$."""
     K = raw.shape[0]

@@ -8,7 +8,6 @@ $m(z) = (1 - f)m_B(z) - f/z$, at the same ratio $\tau = n/m = n_B/m_B$ for both 
 """
 
 import dataclasses
-import math
 
 import jax.numpy as jnp
 import numpy as np
@@ -16,7 +15,7 @@ import numpy as np
 from ._custom_types import Array, ArrayLike, Complex, Float, Real
 from ._edge_flow import AbstractEdgeSystem
 from ._kinds import AbstractDecompression, Free
-from ._law import AbstractSpectralLaw, central_from_raw
+from ._law import AbstractSpectralLaw, central_from_raw, raw_from_central
 from ._results import RESULTS, where
 
 
@@ -73,12 +72,7 @@ class ZeroRows(AbstractSpectralLaw):
         return m, jnp.where(at_zero, 0.0, (1 - f) * density), pos, w, result
 
     def exact_moments(self, kind: AbstractDecompression, t, order: int):
-        mean_b, central_b = self.law.exact_moments(kind, t, order)
-        k = np.arange(order + 1)
-        # raw moments of B from its central ones, then the mixture's
-        binom = np.array([[math.comb(i, j) if j <= i else 0 for j in range(order + 1)] for i in range(order + 1)], dtype=float)
-        raw_b = jnp.stack([jnp.sum(binom[i, : i + 1] * central_b[: i + 1] * mean_b ** (i - k[: i + 1])) for i in range(order + 1)])
-        raw = (1 - self.fraction) * raw_b + self.fraction * (k == 0)
+        raw = (1 - self.fraction) * raw_from_central(*self.law.exact_moments(kind, t, order)) + self.fraction * (np.arange(order + 1) == 0)
         return raw[1], central_from_raw(raw)
 
     def edge_system(self, kind: AbstractDecompression) -> "_ZeroRowsEdges | None":

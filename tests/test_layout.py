@@ -6,8 +6,8 @@ import pathlib
 import re
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "freedecomp_jax"
-LAW_TYPES = ("SpectralCurve", "LevyKhintchine", "ZeroRows")
-LAW_MODULES = {"_curve.py", "_levy.py", "_levy_fit.py", "_zero_rows.py", "_law.py", "_kinds.py"}
+LAW_TYPES = ("SpectralCurve", "LevyKhintchine", "ZeroRows", "Spikes")
+LAW_MODULES = {"_curve.py", "_levy.py", "_levy_fit.py", "_zero_rows.py", "_spikes.py", "_law.py", "_kinds.py"}
 
 
 def _modules():
