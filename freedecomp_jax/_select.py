@@ -300,8 +300,18 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     report = Report("none", tuple(reports), 0 if zero is None else int(zero.sum()))
     raise ValueError(
         f"no candidate model passed its check at n = {n}:\n{report}\n"
-        + ("Try deg=None (automatic degrees) or other degrees." if deg is not None else "Check that the eigenvalues come from one symmetric matrix, or fit and decompress a model yourself.")
+        + ("Try deg=None (automatic degrees) or other degrees." if deg is not None else _hint(outliers.size))
     )
+
+
+def _hint(k: int) -> str:
+    """What to try when no candidate of automatic degrees passed, `k` outliers set aside."""
+    if k:
+        return (
+            f"The {k} isolated outlier{'s' if k > 1 else ''} of the spectrum did not let any model pass: pass deg=(deg_z, deg_m) "
+            "to fit a curve of those degrees to the rest (the outliers are kept as they are, growing like n/m)."
+        )
+    return "Check that the eigenvalues come from one symmetric matrix, or fit and decompress a model yourself."
 
 
 def predict(

@@ -103,6 +103,15 @@ def test_predict_sets_outliers_aside():
     assert np.max(np.abs(out[1:-1] - truth)) <= 1e-2 * (truth[-1] - truth[0])
 
 
+@pytest.mark.slow  # the whole automatic scan, twice, and the Levy law: 110 s on 2 cores
+def test_no_model_passing_beside_outliers_says_to_give_degrees():
+    # MP(0.1) + 1e6 with automatic degrees: no curve (with or without the outlier) and no Levy law
+    # passes; the message names the outlier and the way out
+    x = _mp_with(top=(1e6,))
+    with pytest.raises(ValueError, match=r"(?s)no candidate model passed its check.*SpectralCurve\(1, 2\) \+ 1 outlier.*The 1 isolated outlier of the spectrum.*pass deg="):
+        fdj.predict(x, N)
+
+
 def test_jit_vmap_grad():
     bulk = D.MarchenkoPastur(0.25, n0=199.0)
     x = jnp.linspace(0.1, 4.0, 64)
