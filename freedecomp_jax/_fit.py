@@ -188,8 +188,10 @@ def fit_with_diagnostics(
     sampling noise: the chosen degrees are the simplest whose scores are all within
     `plateau_factor` of the median over the candidates and whose refined curve is valid
     (branch tracked everywhere, density $\ge 0$, unit mass; at most `max_tries` are
-    refined; [`predict`][] and [`eigvalsh`][] further pass over a candidate whose prediction
-    at the target size fails their check, see `_select.py`). The chosen
+    refined). [`predict`][] and [`eigvalsh`][] go further (`_select.py`): they pass over a
+    candidate whose prediction at the target size fails their check, and for a matrix input they
+    take, among the refined valid candidates that pass, the one that best predicts the observed
+    spectrum from its own smaller principal submatrices. The chosen
     degrees, the reason and the table of candidates are in the diagnostics.
     """
     return _fit_with_diagnostics(eigs, deg, n0, log, weights, config)

@@ -1,22 +1,27 @@
 r"""The model choice of [`predict`][] and [`eigvalsh`][]: candidates in, a checked law and a [`Report`][] out.
 
-Candidates, in order: algebraic curves of automatic degrees (simplest first, see
-[`fit_with_diagnostics`][]) or of the given degrees; then, for [`Free`][] decompression, the free
-Lévy–Khintchine law ([`fit_levy`][], with the diagonal profile when the matrix is given), or, for
-[`Deformed`][]`(ratio)` (a Gram matrix of $q = n_0/$`ratio` features), the valid curve and that law
-fitted with the rank $q$, once per model of the unseen population ([`PowerLawTail`][],
-[`ImposedRate`][]), ranked by validated extrapolation (`_validate.py`: refitted to sub-submatrices
-of sizes $m/4$ and $m/2$, decompressed to $m$; the error is the report's score), best first. Each is
-decompressed to size $n$ on a grid covering its support and **checked**: no failed grid point,
-unit mass and the exact moments at size $n$ (see [`Spectrum.moment_errors`][]) within `CHECK_TOL`
-(for the validated Gram models, a miss of mass or moments is re-solved once on a 4x finer grid
-before it counts).
-The first candidate that passes is returned, with its Kolmogorov–Smirnov distance to the
-eigenvalues at the observed size in the report (`_goodness.py`: a figure, not a gate). Both that figure
-(a second solve) and the candidates after the chosen one (listing them fits them) are computed only
-when the report is asked for (`return_report=True`). The report lists every candidate with its figures
-and why it was chosen or passed over. A matrix with zero rows is the direct sum $0_k \oplus B$
-([`ZeroRows`][]): the candidates model $B$.
+Candidates come in tiers, tried in order: (1) algebraic curves of automatic degrees (the first
+`max_tries` on the score plateau of [`fit_with_diagnostics`][] are refined) or of the given degrees;
+(2) for [`Free`][] decompression, the free Lévy–Khintchine law ([`fit_levy`][], with the diagonal
+profile when the matrix is given); for [`Deformed`][]`(ratio)` (a Gram matrix of $q = n_0/$`ratio`
+features) tier (1) also holds that law fitted with the rank $q$, once per model of the unseen
+population ([`PowerLawTail`][], [`ImposedRate`][]); (3) beside isolated outliers, curves fitted to the
+rest, one at a time. Each candidate is decompressed to size $n$ on a grid covering its support and
+**checked**: no failed grid point, unit mass and the exact moments at size $n$ (see
+[`Spectrum.moment_errors`][]) within `CHECK_TOL` (for the Gram models, a miss of mass or moments is
+re-solved once on a 4x finer grid before it counts). In the first tier where candidates pass, the one
+of smallest **validated extrapolation error** is returned (`_validate.py`: refitted to sub-submatrices
+of sizes $m/4$ and $m/2$, decompressed to $m$, scored against the $m$ observed eigenvalues) when the
+input is a matrix, and for the Gram models (from free compressions when only eigenvalues are given);
+otherwise, and between candidates that cannot be validated, the first in the tier's order (fewest
+sheets first). Free compressions do not rank curves of eigenvalues alone: on the NTK they prefer
+(1, 3) to (2, 2), which predicts every larger true size better (docs/method.md, "Validated
+extrapolation"). A candidate that passes alone is not validated unless the report is asked for. The report
+(`return_report=True`) lists every candidate with its figures and why it was chosen or passed over,
+with the chosen law's Kolmogorov–Smirnov distance to the eigenvalues at the observed size
+(`_goodness.py`: a figure, not a gate); that figure (a second solve), a lone candidate's validated
+error and the candidates of later tiers (listing them fits them) are computed only then. A matrix
+with zero rows is the direct sum $0_k \oplus B$ ([`ZeroRows`][]): the candidates model $B$.
 
 **Outliers** ([`Spikes`][], docs/method.md, "Outliers"), under [`Free`][] decompression: a curve of
 the given degrees describes the bulk, with the isolated outliers kept as a finite-rank part (a
@@ -29,7 +34,7 @@ Lévy–Khintchine law gives 0.37.
 """
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -52,7 +57,7 @@ from ._results import RESULTS, failed
 from ._shifted import Shifted
 from ._spectrum import Spectrum
 from ._spikes import Spikes, without_outliers
-from ._validate import draws, validated_error
+from ._validate import Draw, draws, padded, validated_error
 from ._x64 import check_x64
 from ._zero_rows import ZeroRows, zero_rows
 
@@ -64,7 +69,8 @@ class CandidateReport:
     """One candidate model: what it is, its check figures at size $n$, and the verdict."""
 
     model: str
-    score: float | None = None  # validation score: of the curve fit (automatic degrees), or the validated extrapolation error of a Gram model
+    score: float | None = None  # the degree score of a curve of automatic degrees (see fit_with_diagnostics)
+    validated: float | None = None  # validated extrapolation error (m/4 and m/2 -> m, `_validate.py`) of a ranked candidate
     failed_points: int | None = None
     mass: float | None = None
     moment_error: float | None = None  # max |e_k|, standard units
@@ -85,11 +91,11 @@ class Report:
         head = f"chosen: {self.chosen}" + (f" (plus {self.zero_rows} zero rows kept as a fixed atom at 0)" if self.zero_rows else "")
         if self.sampling_ks is not None:
             head += f"\n  fit KS: the chosen law at the observed size against the eigenvalues; {self.sampling_ks:.3f} is what sampling explains"
-        rows = [f"  {'model':32s} {'score':>9s} {'failed':>6s} {'mass':>8s} {'moments':>8s} {'fit KS':>7s}  verdict"]
-        fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+        rows = [f"  {'model':32s} {'score':>9s} {'validated':>9s} {'failed':>6s} {'mass':>8s} {'moments':>8s} {'fit KS':>7s}  verdict"]
+        fmt = lambda v, f: "-".rjust(int(f.rstrip("defg").split(".")[0])) if v is None else format(v, f)  # noqa: E731
         for c in self.candidates:
             rows.append(
-                f"  {c.model:32s} {fmt(c.score, '9.2e')} {fmt(c.failed_points, '6d')} {fmt(c.mass, '8.4f')} {fmt(c.moment_error, '8.2g')} {fmt(c.fit_ks, '7.4f')}  {c.verdict}"
+                f"  {c.model:32s} {fmt(c.score, '9.2e')} {fmt(c.validated, '9.4f')} {fmt(c.failed_points, '6d')} {fmt(c.mass, '8.4f')} {fmt(c.moment_error, '8.2g')} {fmt(c.fit_ks, '7.4f')}  {c.verdict}"
             )
         return "\n".join([head, *rows])
 
@@ -177,85 +183,100 @@ def _shift(inputs: _Inputs, c: float) -> _Inputs:
     return _Inputs(move(inputs.base), inputs.n0, tuple(map(move, inputs.joint)), tuple(map(move, inputs.nested)))
 
 
-def _gram_candidates(inputs, matrix, kind: Deformed, log, fit_config, levy_config, curve) -> list[tuple[str, float | None, AbstractSpectralLaw | None, str, AbstractDecompression]]:
-    r"""The models of a Gram matrix of $q = n_0/$`ratio` features, best validated extrapolation first:
-    the valid curve of automatic degrees (`curve`: `(name, degrees, law)` or None; refitted with its
-    degrees on each draw and decompressed by `Deformed`), and the Lévy–Khintchine law of rank $q$
-    once per unseen model (decompressed freely: exact for this law, `_levy_fit.py`)."""
-    b = inputs.base
+@dataclasses.dataclass(frozen=True)
+class _Candidate:
+    """A model to try: its name, the law (None: not fitted, `why`), the kind that decompresses it,
+    whether it models the bulk without the outliers, and `refit`: the same model fitted to a
+    validation draw (with its kind), for candidates ranked by validated extrapolation."""
+
+    name: str
+    law: AbstractSpectralLaw | None
+    kind: AbstractDecompression
+    score: float | None = None
+    why: str = ""
+    of_bulk: bool = False
+    refit: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]] | None = None
+
+
+def _gram_tier(inputs, matrix, kind: Deformed, levy_config, curves: list[_Candidate]) -> list[_Candidate]:
+    r"""The models of a Gram matrix of $q = n_0/$`ratio` features: the valid curves of automatic
+    degrees (`curves`, refitted with their degrees on each draw and decompressed by `Deformed`), and
+    the Lévy–Khintchine law of rank $q$ once per unseen model (decompressed freely: exact for this
+    law, `_levy_fit.py`)."""
     q = float(inputs.n0) / float(kind.ratio)
-    target = np.sort(np.asarray(b.eigs)[np.asarray(b.weights) > 0])
-    tol = float(zero_tolerance(b.eigs, b.weights, b.eps))
-    samples = draws(target, matrix, fit_config.seed)
     out = []
-    if curve is not None:
-        name, deg, law = curve
-
-        def refit(d):
-            return _fit_fixed(_parse_inputs(d.eigs, None, None, fit_config), deg, log, fit_config)[0], Deformed(d.size / q)
-
-        out.append((name, validated_error(refit, samples, target, tol), law, "", kind))
+    for curve in curves:
+        assert curve.refit is not None
+        out.append(dataclasses.replace(curve, refit=lambda d, refit=curve.refit: (refit(d)[0], Deformed(d.size / q))))
     for unseen in (PowerLawTail(), ImposedRate()):
+
         def fit(x, size, unseen=unseen):
             return fit_levy(x, size, rank=q, unseen=unseen, config=levy_config)
-        err = validated_error(lambda d, fit=fit: (fit(d.matrix if d.matrix is not None else d.eigs, d.size), Free()), samples, target, tol)
-        law = fit(matrix if matrix is not None else b.eigs, inputs.n0)
-        out.append((f"{_name(law)} (rank {q:.0f}, {type(unseen).__name__})", err, law, "", Free()))
-    return sorted(out, key=lambda c: c[1])
+
+        law = fit(matrix if matrix is not None else inputs.base.eigs, inputs.n0)
+        refit = lambda d, fit=fit: (fit(d.matrix if d.matrix is not None else d.eigs, d.size), Free())  # noqa: E731
+        out.append(_Candidate(f"{_name(law)} (rank {q:.0f}, {type(unseen).__name__})", law, Free(), refit=refit))
+    return out
 
 
-def _curves(inputs, kind, deg, log, fit_config, k: int) -> Iterator[tuple[str, tuple[int, int], float | None, AbstractSpectralLaw | None, str]]:
-    """`(name, degrees, score, curve or None, why not tried)` of the curves fitted to `inputs` (the given
-    degrees, else automatic ones in order), `k` outliers set aside from them."""
+def _curves(inputs, kind, deg, log, fit_config, k: int, validate: bool = False) -> Iterator[_Candidate]:
+    """The curves fitted to `inputs` (the given degrees, else automatic ones in order), `k` outliers
+    set aside from them; with `validate`, those of automatic degrees carry their refit (same degrees
+    and mode)."""
     c = _frame(inputs, kind, log, fit_config)
     framed = _shift(inputs, c) if c else inputs
     place = (lambda curve: Shifted(curve, c)) if c else (lambda curve: curve)
     aside = f" + {k} outlier{'s' if k > 1 else ''}" if k else ""
     if deg is not None:
         curve, _ = _fit_fixed(framed, deg, log, fit_config)
-        yield _name(curve, deg) + aside, deg, None, place(curve), ""
+        yield _Candidate(_name(curve, deg) + aside, place(curve), kind, of_bulk=k > 0)
         return
+    b = framed.base
+    mode = bool(_data_jit(b.eigs, b.weights, log, b.eps, fit_config).log)
+    m = int(np.asarray(b.eigs).shape[0])
     for cand in curve_candidates(framed, log, fit_config):
         name = _name(None, cand.deg) + aside
         if cand.curve is None or cand.diagnostics is None:
-            yield name, cand.deg, cand.score, None, "not refined (score off the plateau, or max_tries reached)"
+            yield _Candidate(name, None, kind, cand.score, "not refined (score off the plateau, or max_tries reached)")
         elif not bool(cand.diagnostics.valid):
-            yield name, cand.deg, cand.score, None, "refined curve has no valid physical branch"
+            yield _Candidate(name, None, kind, cand.score, "refined curve has no valid physical branch")
         else:
-            yield name, cand.deg, cand.score, place(cand.curve), ""
+
+            def refit(d, deg=cand.deg):
+                return place(_fit_fixed(padded(d, m, b.eps, c), deg, mode, fit_config)[0]), kind
+
+            yield _Candidate(name, place(cand.curve), kind, cand.score, of_bulk=k > 0, refit=refit if validate and not k else None)
 
 
-def _candidates(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Iterator[tuple[str, float | None, AbstractSpectralLaw | None, str, AbstractDecompression, bool]]:
-    """`(name, score, law or None, why not tried, the kind it is decompressed by, whether it models
-    `bulk`: the input without its outliers)` in the order they are tried (module docstring)."""
+def _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Iterator[list[_Candidate]]:
+    """The candidates in tiers, tried in order (module docstring); within a tier the candidates that
+    pass their check are ranked by validated extrapolation."""
     k = int(round(float(inputs.n0) - float(bulk.n0)))
     if deg is not None:  # the curve of the given degrees describes the bulk
-        yield from ((name, score, law, why, kind, k > 0) for name, _, score, law, why in _curves(bulk, kind, deg, log, fit_config, k))
+        yield list(_curves(bulk, kind, deg, log, fit_config, k))
         return
-    valid = None
-    for name, d, score, law, why in _curves(inputs, kind, None, log, fit_config, 0):
-        if law is not None and isinstance(kind, Deformed):  # ranked with the Levy laws of rank q by validation
-            valid = (name, d, law)
-        else:
-            yield name, score, law, why, kind, False
-    if isinstance(kind, Deformed):
-        yield from ((*cand, False) for cand in _gram_candidates(inputs, matrix, kind, log, fit_config, levy_config, valid))
+    # ranked by validation where the draws are the matrix's own sub-submatrices (docs/method.md,
+    # "Validated extrapolation": free compressions of eigenvalues misrank the NTK's curves)
+    curves = list(_curves(inputs, kind, None, log, fit_config, 0, matrix is not None or isinstance(kind, Deformed)))
+    if isinstance(kind, Deformed):  # the valid curves are ranked with the Levy laws of rank q
+        valid = [c for c in curves if c.law is not None]
+        yield [c for c in curves if c.law is None] + _gram_tier(inputs, matrix, kind, levy_config, valid)
         return
-    if not isinstance(kind, Free):
-        return
+    yield curves
     if matrix is not None:  # keeps the diagonal profile
         law = fit_levy(matrix, inputs.n0, config=levy_config)
     else:
         law = fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)
-    yield _name(law), None, law, "", kind, False
-    if k:  # the last resort: a curve fitted to the bulk passes a check that cannot see how it extrapolates
-        yield from ((name, score, law, why, kind, True) for name, _, score, law, why in _curves(bulk, kind, None, log, fit_config, k))
+    yield [_Candidate(_name(law), law, kind)]
+    if k:  # the last resort, one at a time: a curve fitted to the bulk passes a check that cannot see how it extrapolates
+        yield from ([c] for c in _curves(bulk, kind, None, log, fit_config, k))
 
 
 def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, grid_size, solver, full_report: bool) -> tuple[Spectrum, Report]:
-    """The first candidate that passes its check, and the report. Only when `full_report` (the caller
-    returns the report): the chosen law's fit KS (a solve at the observed size, as costly as the
-    check) and the candidates after it (listing them fits them)."""
+    """The best-validated candidate of the first tier in which one passes its check, and the report.
+    Only when `full_report` (the caller returns the report): the chosen law's fit KS (a solve at the
+    observed size, as costly as the check), its validated error when nothing else needed it, and
+    the candidates of the later tiers (listing them fits them)."""
     zero = zero_rows(x) if not isinstance(x, (Mapping, list, tuple)) else None
     m_all = m_rest = None
     if zero is not None:
@@ -273,31 +294,56 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     if not isinstance(x, (Mapping, list, tuple)) and np.ndim(np.asarray(x)) == 2 and weights is None:
         matrix = np.asarray(x)
     arguments.matrix_size("n", n, observed=float(m_all or inputs.n0))
-    reports = []
+    zeros = 0 if zero is None else int(zero.sum())
+    b = inputs.base
+    target = np.sort(np.asarray(b.eigs)[np.asarray(b.weights) > 0])
+    tol = float(zero_tolerance(b.eigs, b.weights, b.eps))
+    samples: dict[str, tuple] = {}  # the validation draws, drawn when a ranking first needs them
+
+    def validated(c: _Candidate) -> float | None:
+        if c.refit is None:
+            return None
+        if "draws" not in samples:
+            samples["draws"] = draws(target, matrix, fit_config.seed)
+        return validated_error(c.refit, samples["draws"], target, tol, grid_size)
+
+    reports: list[CandidateReport] = []
     bulk, outliers = without_outliers(inputs) if isinstance(kind, Free) else (inputs, np.zeros(0))
-    candidates = _candidates(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config)
-    for name, score, law, why, law_kind, of_bulk in candidates:
-        if law is None:
-            reports.append(CandidateReport(name, score, verdict=f"passed over: {why}"))
+    tiers = _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config)
+    for tier in tiers:
+        rows: list[CandidateReport | None] = []
+        passing = []
+        for c in tier:
+            if c.law is None:
+                rows.append(CandidateReport(c.name, c.score, verdict=f"passed over: {c.why}"))
+                continue
+            k = outliers.size if c.of_bulk else 0
+            law = c.law if m_all is None or m_rest is None else ZeroRows(c.law, (m_all - m_rest) / (m_all - k), m_all - k)
+            # outliers would dominate the moments: the bulk is checked alone, at its size n - k
+            spec, problem, figures = _solve_checked(law, c.kind, n - k, grid_size, solver, isinstance(kind, Deformed))
+            if problem is not None:
+                rows.append(CandidateReport(c.name, c.score, verdict=f"passed over: {problem}", **figures))
+                continue
+            passing.append((len(rows), c, law, spec, figures, k))
+            rows.append(None)
+        if not passing:
+            reports += [r for r in rows if r is not None]
             continue
-        k = outliers.size if of_bulk else 0
-        # `fitted` describes the eigenvalues of inputs.base (the block without zero rows)
-        fitted = Spikes(law, outliers, inputs.n0) if k else law
-        if m_all is not None and m_rest is not None:
-            law = ZeroRows(law, (m_all - m_rest) / (m_all - k), m_all - k)
-        # outliers would dominate the moments: the bulk is checked alone, at its size n - k
-        spec, problem, figures = _solve_checked(law, law_kind, n - k, grid_size, solver, isinstance(kind, Deformed))
-        if problem is None:
-            spec = Spikes(law, outliers, m_all or inputs.n0).around(spec) if k else spec
-            if full_report:
-                figures["fit_ks"] = _fit_ks(fitted, spec, inputs.base, grid_size)
-            reports.append(CandidateReport(name, score, verdict="chosen", **figures))
-            if full_report:  # the candidates after it (the Gram models come ranked by their validated error)
-                why = "not tried: a larger validated error" if isinstance(kind, Deformed) else "not tried: an earlier candidate passed"
-                reports += [CandidateReport(c[0], c[1], verdict=why) for c in candidates]
-            return spec, Report(name, tuple(reports), 0 if zero is None else int(zero.sum()), kolmogorov_bound(inputs.base.weights))
-        reports.append(CandidateReport(name, score, verdict=f"passed over: {problem}", **figures))
-    report = Report("none", tuple(reports), 0 if zero is None else int(zero.sum()))
+        errors = [validated(c) if len(passing) > 1 or full_report else None for _, c, *_ in passing]
+        best = min(range(len(passing)), key=lambda i: (errors[i] is None, np.inf if errors[i] is None else errors[i]))
+        slot, chosen, law, spec, figures, k = passing[best]
+        for (i, c, _, _, fig, _), err in zip(passing, errors):
+            why = "chosen" if c is chosen else f"passed over: validated error {err:.3g}, above the chosen model's {errors[best]:.3g}"
+            rows[i] = CandidateReport(c.name, c.score, err, verdict=why, **fig)
+        if k:
+            spec = Spikes(law, outliers, m_all or inputs.n0).around(spec)
+        if full_report:  # `fitted` describes the eigenvalues of inputs.base (the block without zero rows)
+            fitted = Spikes(chosen.law, outliers, inputs.n0) if k else chosen.law
+            rows[slot] = dataclasses.replace(rows[slot], fit_ks=_fit_ks(fitted, spec, b, grid_size))
+            rows += [CandidateReport(c.name, c.score, verdict="not tried: a candidate of an earlier tier passed") for later in tiers for c in later]
+        reports += [r for r in rows if r is not None]
+        return spec, Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights))
+    report = Report("none", tuple(reports), zeros)
     raise ValueError(
         f"no candidate model passed its check at n = {n}:\n{report}\n"
         + ("Try deg=None (automatic degrees) or other degrees." if deg is not None else _hint(outliers.size))
@@ -341,9 +387,11 @@ def predict(
     `Deformed(m / q)` for a Gram matrix $XX^\top$ of $q$ features when you know $q$: an atom $1 - q/n$
     at 0 is then born past $n = q$, which no single observed size can show (module docstring).
 
-    Candidates are tried in order and the first whose prediction passes its check is returned
-    (see the module docstring of `_select.py`): no failed grid point, unit mass and the exact
-    moments at size $n$ within 1e-2. Isolated outliers (at most $\sqrt m$ eigenvalues farther from
+    Candidates are tried in tiers (see the module docstring of `_select.py`); a prediction passes
+    its check with no failed grid point, unit mass and the exact moments at size $n$ within 1e-2,
+    and among the candidates of a tier that pass, the first (fewest sheets first), or, for a
+    matrix input, the one that best predicts the observed spectrum from its own random
+    submatrices of sizes $m/4$ and $m/2$ (validated extrapolation, docs/method.md) is returned. Isolated outliers (at most $\sqrt m$ eigenvalues farther from
     the rest than the rest is wide) are set aside from the fit of a curve of the given degrees (with
     automatic degrees: of the last candidates) and kept as that many eigenvalues growing like $n/m$
     ([`Spikes`][]). `return_report=True` also returns the [`Report`][] of every

@@ -3,8 +3,9 @@ r"""Validated extrapolation: how well a model, fitted at a smaller size, predict
 A random principal submatrix of the observed $m\times m$ matrix is a sample of the same matrix at a
 smaller size $q$, so the data carry their own test of a model: fit it to a $q\times q$
 sub-submatrix, decompress it from $q$ to $m$ and compare with the $m$ observed eigenvalues.
-[`predict`][] chooses among the models of a Gram matrix of known rank (the deformed curve and the
-Lévy–Khintchine laws of rank $q$) by this error (`_select.py`). The draws:
+[`predict`][] ranks by this error the models that pass their check at the target size: the curves
+of automatic degrees, and the models of a Gram matrix of known rank (the deformed curve and the
+Lévy–Khintchine laws of rank $q$); see `_select.py`. The draws:
 
 - **matrix input**: random principal sub-submatrices of sizes $m/4$ and $m/2$, `DRAWS` of each,
   from `FitConfig.seed` (their diagonals serve the laws with a diagonal profile);
@@ -26,6 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._goodness import fit_distance
+from ._inputs import _Inputs, _Spectrum
 from ._kinds import AbstractDecompression
 from ._law import AbstractSpectralLaw
 from ._metrics import wasserstein1
@@ -34,7 +36,7 @@ from ._spectrum import Spectrum
 DRAWS = 2  # random sub-submatrices (or compressions) per validation size
 FRACTIONS = (0.25, 0.5)  # validation sizes q = fraction * m
 MIN_SIZE = 16  # no validation draw smaller than this
-GRID = 512  # grid points of a prediction at the observed size
+GRID = 512  # grid points of a prediction at the observed size (default)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +69,16 @@ def draws(eigs: np.ndarray, matrix: np.ndarray | None, seed: int) -> tuple[Draw,
     return tuple(out)
 
 
+def padded(d: Draw, m: int, eps: float, shift: float = 0.0) -> _Inputs:
+    """The draw's eigenvalues (moved by `-shift`, computed to precision `eps`) as a fit input of `m` slots, weight 0 marking the
+    padding and $n_0$ = the draw's size: every draw then reuses the compiled data stage of the
+    observed size."""
+    eigs = np.sort(np.asarray(d.eigs, dtype=np.float64)) - shift
+    pad = np.full(m - eigs.size, eigs[-1])
+    weights = np.concatenate([np.ones(eigs.size), np.zeros(pad.size)])
+    return _Inputs(_Spectrum(np.concatenate([eigs, pad]), weights, eps), float(d.size), (), ())
+
+
 def prediction_error(spec: Spectrum, eigs: np.ndarray, zero_tol: float) -> float:
     r"""$D_{\rm KS} + W_1/\sigma$ between the law of `spec` (one size) and the eigenvalues `eigs`, zeros snapped."""
     lam = np.sort(np.where(np.abs(eigs) <= zero_tol, 0.0, np.asarray(eigs, dtype=float)))
@@ -82,15 +94,16 @@ def validated_error(
     samples: tuple[Draw, ...],
     eigs: np.ndarray,
     zero_tol: float,
+    grid: int = GRID,
 ) -> float:
     """Mean prediction error over the draws of the model `build` fits to each draw (with the kind
-    that decompresses it), decompressed to `eigs.size`; inf if a fit or a solve fails."""
+    that decompresses it), decompressed to `eigs.size` on `grid` points; inf if a fit or a solve fails."""
     m = float(eigs.shape[0])
     errors = []
     for d in samples:
         try:
             law, kind = build(d)
-            spec = Spectrum.on_grid(law, kind, m, GRID)
+            spec = Spectrum.on_grid(law, kind, m, grid)
             err = prediction_error(spec, eigs, zero_tol)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError):
             err = np.inf
