@@ -298,7 +298,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     b = inputs.base
     target = np.sort(np.asarray(b.eigs)[np.asarray(b.weights) > 0])
     tol = float(zero_tolerance(b.eigs, b.weights, b.eps))
-    samples: dict[str, tuple] = {}  # the validation draws, drawn when a ranking first needs them
+    samples: dict[str, tuple[Draw, ...]] = {}  # the validation draws, drawn when a ranking first needs them
 
     def validated(c: _Candidate) -> float | None:
         if c.refit is None:
@@ -313,7 +313,8 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     for tier in tiers:
         rows: list[CandidateReport | None] = []
         passing = []
-        for c in tier:
+        rest: list[_Candidate] = []  # not tried: the first of an unranked tier passed
+        for pos, c in enumerate(tier):
             if c.law is None:
                 rows.append(CandidateReport(c.name, c.score, verdict=f"passed over: {c.why}"))
                 continue
@@ -326,21 +327,25 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
                 continue
             passing.append((len(rows), c, law, spec, figures, k))
             rows.append(None)
+            if c.refit is None:  # not ranked: the first that passes is the answer
+                rest = tier[pos + 1 :]
+                break
         if not passing:
             reports += [r for r in rows if r is not None]
             continue
-        errors = [validated(c) if len(passing) > 1 or full_report else None for _, c, *_ in passing]
-        best = min(range(len(passing)), key=lambda i: (errors[i] is None, np.inf if errors[i] is None else errors[i]))
+        ranked = len(passing) > 1 or full_report  # a lone candidate is validated only for the report
+        errors = [validated(c) if ranked else None for _, c, *_ in passing]
+        best = min(range(len(passing)), key=[np.inf if e is None else e for e in errors].__getitem__)
+        for j, (slot, c, _, _, fig, _) in enumerate(passing):
+            why = "chosen" if j == best else f"passed over: validated error {errors[j]:.3g}, above the chosen model's {errors[best]:.3g}"
+            rows[slot] = CandidateReport(c.name, c.score, errors[j], verdict=why, **fig)
         slot, chosen, law, spec, figures, k = passing[best]
-        for (i, c, _, _, fig, _), err in zip(passing, errors):
-            why = "chosen" if c is chosen else f"passed over: validated error {err:.3g}, above the chosen model's {errors[best]:.3g}"
-            rows[i] = CandidateReport(c.name, c.score, err, verdict=why, **fig)
         if k:
             spec = Spikes(law, outliers, m_all or inputs.n0).around(spec)
         if full_report:  # `fitted` describes the eigenvalues of inputs.base (the block without zero rows)
             fitted = Spikes(chosen.law, outliers, inputs.n0) if k else chosen.law
             rows[slot] = dataclasses.replace(rows[slot], fit_ks=_fit_ks(fitted, spec, b, grid_size))
-            rows += [CandidateReport(c.name, c.score, verdict="not tried: a candidate of an earlier tier passed") for later in tiers for c in later]
+            rows += [CandidateReport(c.name, c.score, verdict="not tried: an earlier candidate passed") for later in (rest, *tiers) for c in later]
         reports += [r for r in rows if r is not None]
         return spec, Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights))
     report = Report("none", tuple(reports), zeros)
