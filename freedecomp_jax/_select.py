@@ -20,7 +20,8 @@ extrapolation"). A candidate that passes alone is not validated unless the repor
 (`return_report=True`) lists every candidate with its figures and why it was chosen or passed over,
 with the chosen law's Kolmogorov–Smirnov distance to the eigenvalues at the observed size
 (`_goodness.py`: a figure, not a gate); that figure (a second solve), a lone candidate's validated
-error and the candidates of later tiers (listing them fits them) are computed only then. A matrix
+error and the candidates not tried (listing a curve refines it; the Lévy–Khintchine law is
+listed without being fitted) are computed only then. A matrix
 with zero rows is the direct sum $0_k \oplus B$ ([`ZeroRows`][]): the candidates model $B$.
 
 **Outliers** ([`Spikes`][], docs/method.md, "Outliers"), under [`Free`][] decompression: a curve of
@@ -34,7 +35,7 @@ Lévy–Khintchine law gives 0.37.
 """
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -185,9 +186,10 @@ def _shift(inputs: _Inputs, c: float) -> _Inputs:
 
 @dataclasses.dataclass(frozen=True)
 class _Candidate:
-    """A model to try: its name, the law (None: not fitted, `why`), the kind that decompresses it,
-    whether it models the bulk without the outliers, and `refit`: the same model fitted to a
-    validation draw (with its kind), for candidates ranked by validated extrapolation."""
+    """A model to try: its name, the law (None: not fitted, `why`; or fitted by `fit` when it is
+    tried, so that listing it costs nothing), the kind that decompresses it, whether it models the
+    bulk without the outliers, and `refit`: the same model fitted to a validation draw (with its
+    kind), for candidates ranked by validated extrapolation."""
 
     name: str
     law: AbstractSpectralLaw | None
@@ -196,6 +198,7 @@ class _Candidate:
     why: str = ""
     of_bulk: bool = False
     refit: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]] | None = None
+    fit: Callable[[], AbstractSpectralLaw] | None = None
 
 
 def _gram_tier(inputs, matrix, kind: Deformed, levy_config, curves: list[_Candidate]) -> list[_Candidate]:
@@ -248,26 +251,30 @@ def _curves(inputs, kind, deg, log, fit_config, k: int, validate: bool = False) 
             yield _Candidate(name, place(cand.curve), kind, cand.score, of_bulk=k > 0, refit=refit if validate and not k else None)
 
 
-def _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Iterator[list[_Candidate]]:
+def _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Iterator[Iterable[_Candidate]]:
     """The candidates in tiers, tried in order (module docstring); within a tier the candidates that
-    pass their check are ranked by validated extrapolation."""
+    pass their check are ranked by validated extrapolation (those with a `refit`), or the first that
+    passes is taken."""
     k = int(round(float(inputs.n0) - float(bulk.n0)))
     if deg is not None:  # the curve of the given degrees describes the bulk
         yield list(_curves(bulk, kind, deg, log, fit_config, k))
         return
     # ranked by validation where the draws are the matrix's own sub-submatrices (docs/method.md,
     # "Validated extrapolation": free compressions of eigenvalues misrank the NTK's curves)
-    curves = list(_curves(inputs, kind, None, log, fit_config, 0, matrix is not None or isinstance(kind, Deformed)))
+    curves = _curves(inputs, kind, None, log, fit_config, 0, matrix is not None or isinstance(kind, Deformed))
     if isinstance(kind, Deformed):  # the valid curves are ranked with the Levy laws of rank q
+        curves = list(curves)
         valid = [c for c in curves if c.law is not None]
         yield [c for c in curves if c.law is None] + _gram_tier(inputs, matrix, kind, levy_config, valid)
         return
-    yield curves
-    if matrix is not None:  # keeps the diagonal profile
-        law = fit_levy(matrix, inputs.n0, config=levy_config)
+    yield curves  # lazily: curve_candidates refines each one as it is reached
+    if matrix is not None:  # keeps the diagonal profile (a positive diagonal: fit_levy)
+        fit = lambda: fit_levy(matrix, inputs.n0, config=levy_config)  # noqa: E731
+        name = "LevyKhintchine + diagonal profile" if np.all(np.diagonal(matrix) > 0) else "LevyKhintchine"
     else:
-        law = fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)
-    yield [_Candidate(_name(law), law, kind)]
+        fit = lambda: fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)  # noqa: E731
+        name = "LevyKhintchine"
+    yield [_Candidate(name, None, kind, fit=fit)]
     if k:  # the last resort, one at a time: a curve fitted to the bulk passes a check that cannot see how it extrapolates
         yield from ([c] for c in _curves(bulk, kind, None, log, fit_config, k))
 
@@ -276,7 +283,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     """The best-validated candidate of the first tier in which one passes its check, and the report.
     Only when `full_report` (the caller returns the report): the chosen law's fit KS (a solve at the
     observed size, as costly as the check), its validated error when nothing else needed it, and
-    the candidates of the later tiers (listing them fits them)."""
+    the candidates not tried (listing a curve refines it)."""
     zero = zero_rows(x) if not isinstance(x, (Mapping, list, tuple)) else None
     m_all = m_rest = None
     if zero is not None:
@@ -313,8 +320,12 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     for tier in tiers:
         rows: list[CandidateReport | None] = []
         passing = []
-        rest: list[_Candidate] = []  # not tried: the first of an unranked tier passed
-        for pos, c in enumerate(tier):
+        todo = iter(tier)
+        rest: Iterable[_Candidate] = ()  # not tried: the first of an unranked tier passed
+        for c in todo:
+            if c.fit is not None:
+                law = c.fit()
+                c = dataclasses.replace(c, name=_name(law), law=law, fit=None)
             if c.law is None:
                 rows.append(CandidateReport(c.name, c.score, verdict=f"passed over: {c.why}"))
                 continue
@@ -328,7 +339,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
             passing.append((len(rows), c, law, spec, figures, k))
             rows.append(None)
             if c.refit is None:  # not ranked: the first that passes is the answer
-                rest = tier[pos + 1 :]
+                rest = todo
                 break
         if not passing:
             reports += [r for r in rows if r is not None]

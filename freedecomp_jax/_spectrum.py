@@ -381,7 +381,9 @@ class Spectrum(eqx.Module):
         r"""Bulk edges at every size in `sizes` (one `(n_bulks, 2)` array per size): each edge's
         trajectory in size, $\dot u = -E_u^{-1}(\partial_tE + kE)$ on the law's exact edge equations,
         integrated by diffrax (`flow`, an [`EdgeFlow`][]) from the size where most edges exist; an
-        edge ends at its cusp. Laws without edge equations: runs of the density on this grid. Plain Python."""
+        edge ends at its cusp. Sizes past a cusp or an atom's birth (where an edge meets the atom), and
+        every size of a law without edge equations: runs of the density on that size's own grid (as
+        many points as this one's). Plain Python."""
         return edges(self, sizes, flow)
 
     def plot(self, **kwargs):

@@ -71,11 +71,19 @@ def edges(spec, sizes, flow: EdgeFlow) -> list:
     """Bulk edges at every size in `sizes`: the edges at the size where most exist (the largest when
     gaps open as the matrix grows, the smallest when they close), flowed to the other sizes by
     diffrax. A lane stops at its cusp, slightly before it (the flow's speed diverges there): the first
-    size after a lane stopped is read off the grid instead, as is every size of a law without edge
-    equations."""
+    size after a lane stopped is read off a grid instead (the law's own grid at that size, as long as
+    this spectrum's: a support need not lie within another size's grid), as is every size of a law without edge
+    equations, and every size past an atom's birth or death (the law's atoms at that size differ from
+    those at the start: an edge meets the atom there, and its state passes through a pole of the
+    edge equations, so the flow would carry it onto another critical point)."""
     sizes = np.atleast_1d(np.asarray(sizes, dtype=float))
     order = np.argsort(sizes)[::-1] if spec.kind.gaps_open else np.argsort(sizes)
-    start = spec.at_sizes(sizes[order[:1]])[0]
+    points = np.asarray(spec.x).shape[0]
+
+    def own_grid(size):  # the support at another size need not lie within this spectrum's grid
+        return type(spec).on_grid(spec.law, spec.kind, float(size), points, spec.solver)
+
+    start = own_grid(sizes[order[0]])
     edges0, states = _support(start)
     system = spec.law.edge_system(spec.kind)
     out: list = [None] * sizes.size
@@ -86,7 +94,10 @@ def edges(spec, sizes, flow: EdgeFlow) -> list:
         xs, alive = np.asarray(xs), np.asarray(alive)
         left = np.arange(xs.shape[1]) % 2 == 0
         before = np.ones(xs.shape[1], dtype=bool)
+        atoms0 = _atom_count(spec, float(sizes[order[0]]))
         for j, k in enumerate(order[1:]):
+            if _atom_count(spec, float(sizes[k])) != atoms0:
+                break
             live = alive[j]
             sides = left[live][np.argsort(xs[j][live])]
             alternate = np.all(sides[0::2]) and not np.any(sides[1::2]) and sides.size % 2 == 0
@@ -94,11 +105,15 @@ def edges(spec, sizes, flow: EdgeFlow) -> list:
                 out[k] = np.sort(xs[j][live]).reshape(-1, 2)
             before = live
     missing = [k for k in range(sizes.size) if out[k] is None]
-    if missing:
-        many = spec.at_sizes(sizes[missing])
-        for j, k in enumerate(missing):
-            out[k] = support(many[j])
+    for k in missing:
+        out[k] = support(own_grid(sizes[k]))
     return out
+
+
+def _atom_count(spec, size: float) -> int:
+    """How many atoms (slots of positive weight) the law has at `size`."""
+    law = spec.law.evolve(jnp.log(size / spec.law.n0), spec.kind)
+    return int(np.sum(np.asarray(law.atoms()[1]) > 0))
 
 
 def cusps(spec, num: int) -> np.ndarray:

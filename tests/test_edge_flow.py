@@ -44,3 +44,17 @@ def test_edges_of_a_levy_law_match_the_compound_free_poisson_closed_form():
         truth = truth[truth[:, 1] > 1e-12]  # the closed form lists no interval for the atom at 0
         assert edges.shape == truth.shape, (n, edges, truth)
         np.testing.assert_allclose(edges, truth, rtol=1e-8, atol=1e-10)
+
+
+def test_edges_across_an_atom_birth():
+    """Marchenko-Pastur of ratio 1/2 at 200, predicted at 1600: the ratio crosses 1 at 400, where an
+    atom is born at 0 and the lower edge touches it. The edges at sizes on both sides (flowed from
+    1600, or read off each size's own grid below the birth) are the closed form
+    ((1 -+ sqrt(r))^2, r = n / 400); before, the sizes below 400 came back with the lower edge of the
+    1600 grid's first point (0.96 for 0.086 at 200)."""
+    law = D.MarchenkoPastur(0.5, n0=200.0).curve()
+    spec = fdj.Spectrum.on_grid(law, fdj.Free(), 1600.0, 1024)
+    sizes = [200.0, 300.0, 600.0, 1600.0]
+    for size, e in zip(sizes, spec.edges(sizes)):
+        r = size / 400.0
+        np.testing.assert_allclose(e, [[(1 - np.sqrt(r)) ** 2, (1 + np.sqrt(r)) ** 2]], rtol=1e-6, atol=1e-9)

@@ -113,7 +113,7 @@ def test_eigenvalues_alone_take_the_first_curve_that_passes():
     ratio 0.8 (closed-form density, integrated here) within the KS that 300 samples explain."""
     g = np.random.default_rng(4).standard_normal((300, 3000))
     x = np.linalg.eigvalsh(g @ g.T / 3000)
-    spec, report = fdj.predict(x, 2400, return_report=True)
+    spec, report = fdj.predict(x, 2400, fit_config=fdj.FitConfig(max_deg_z=1, max_deg_m=3), return_report=True)  # few compilations
     rows = list(report.candidates)
     at = next(i for i, c in enumerate(rows) if c.verdict == "chosen")
     assert rows[at].validated is None and all(c.verdict.startswith("passed over") for c in rows[:at])
