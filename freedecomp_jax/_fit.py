@@ -49,9 +49,8 @@ Three stages, all pure JAX for fixed degrees (`jit`, `vmap`, `grad` compose):
 """
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
-import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
@@ -81,14 +80,15 @@ def _fit_fixed(inputs: _Inputs, deg: tuple[int, int], log: bool | None, config: 
     return SpectralCurve(c, n0), diag
 
 
-class CurveCandidate(eqx.Module):
-    """One candidate of automatic degrees: its degrees, validation scores and (if refined) curve."""
+@dataclasses.dataclass(frozen=True)
+class CurveCandidate:
+    """One candidate of automatic degrees: its degrees, validation score, and `refine` (for the first
+    `max_tries` eligible ones; None otherwise): the refined fit, `(curve, diagnostics)`, computed when called."""
 
-    deg: tuple[int, int] = eqx.field(static=True)
-    score: float = eqx.field(static=True)  # relative validation error (the larger of the two scores)
-    eligible: bool = eqx.field(static=True)  # score on the plateau (see fit_with_diagnostics)
-    curve: SpectralCurve | None
-    diagnostics: FitDiagnostics | None
+    deg: tuple[int, int]
+    score: float  # relative validation error (the larger of the two scores)
+    eligible: bool  # score on the plateau (see fit_with_diagnostics)
+    refine: Callable[[], tuple[SpectralCurve, FitDiagnostics]] | None
 
 
 def candidate_scores(inputs: _Inputs, log: bool | None, config: FitConfig) -> list[tuple[tuple[int, int], float, bool]]:
@@ -114,22 +114,26 @@ def candidate_scores(inputs: _Inputs, log: bool | None, config: FitConfig) -> li
 
 def curve_candidates(inputs: _Inputs, log: bool | None, config: FitConfig, table=None) -> Iterator[CurveCandidate]:
     """Candidate curves of automatic degrees in the order of [`candidate_scores`][] (`table`, computed
-    if not given): up to `max_tries` eligible ones are refined, lazily, in order; ineligible ones
-    come back with `curve=None`. The caller stops when it is satisfied."""
+    if not given): the first `max_tries` eligible ones can be refined (`refine`, when the caller
+    reaches them); the others come back with `refine=None`."""
     table = candidate_scores(inputs, log, config) if table is None else table
     median = float(np.median([score for _, score, _ in table]))
     tries = 0
+
+    def refine(deg, score):
+        curve, diag = _fit_fixed(inputs, deg, log, config)  # log=None decides the mode as the scores did
+        reason = (
+            f"deg=None: candidate {deg}, validation score {score:.2e} (median over {len(table)} candidates "
+            f"{median:.2e}, eligible within {config.plateau_factor:g}x)"
+        )
+        return curve, dataclasses.replace(diag, reason=reason)
+
     for deg, score, ok in table:
         if ok and tries < config.max_tries:
             tries += 1
-            curve, diag = _fit_fixed(inputs, deg, log, config)  # log=None decides the mode as the scores did
-            reason = (
-                f"deg=None: candidate {deg}, validation score {score:.2e} (median over {len(table)} candidates "
-                f"{median:.2e}, eligible within {config.plateau_factor:g}x)"
-            )
-            yield CurveCandidate(deg, score, True, curve, dataclasses.replace(diag, reason=reason))
+            yield CurveCandidate(deg, score, True, lambda deg=deg, score=score: refine(deg, score))
         else:
-            yield CurveCandidate(deg, score, ok, None, None)
+            yield CurveCandidate(deg, score, ok, None)
 
 
 def _first_valid(inputs: _Inputs, log: bool | None, config: FitConfig):
@@ -140,24 +144,25 @@ def _first_valid(inputs: _Inputs, log: bool | None, config: FitConfig):
     chosen = None
     scores = candidate_scores(inputs, log, config)
     for cand in curve_candidates(inputs, log, config, scores):
-        table.append((cand.deg, cand.score, None if cand.diagnostics is None else bool(cand.diagnostics.valid)))
-        if cand.curve is None or cand.diagnostics is None:
+        if cand.refine is None:
+            table.append((cand.deg, cand.score, None))
             continue
-        tried.append(cand)
-        if bool(cand.diagnostics.valid):
-            chosen = cand
+        curve, diag = cand.refine()
+        table.append((cand.deg, cand.score, bool(diag.valid)))
+        tried.append((curve, diag))
+        if bool(diag.valid):
+            chosen = (curve, diag)
             break
     table += [(deg, score, None) for deg, score, _ in scores[len(table) :]]  # not refined: a valid curve came first
     if chosen is None:
         if not tried:
             raise ValueError("deg=None: no candidate degrees were eligible; pass deg=(deg_z, deg_m) explicitly.")
-        chosen = min(tried, key=lambda c: (int(c.diagnostics.branch_failures), abs(float(c.diagnostics.mass) - 1.0)))
+        chosen = min(tried, key=lambda c: (int(c[1].branch_failures), abs(float(c[1].mass) - 1.0)))
         verdict = "none had a valid physical branch; returning the closest (check diagnostics.valid)"
     else:
         verdict = "the first eligible one whose refined curve has a valid physical branch"
-    assert chosen.curve is not None and chosen.diagnostics is not None
-    diag = dataclasses.replace(chosen.diagnostics, reason=f"{chosen.diagnostics.reason}: {verdict}", candidates=tuple(table))
-    return chosen.curve, diag
+    curve, diag = chosen
+    return curve, dataclasses.replace(diag, reason=f"{diag.reason}: {verdict}", candidates=tuple(table))
 
 
 def fit_with_diagnostics(

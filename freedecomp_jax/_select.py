@@ -20,8 +20,8 @@ extrapolation"). A candidate that passes alone is not validated unless the repor
 (`return_report=True`) lists every candidate with its figures and why it was chosen or passed over,
 with the chosen law's Kolmogorov–Smirnov distance to the eigenvalues at the observed size
 (`_goodness.py`: a figure, not a gate); that figure (a second solve), a lone candidate's validated
-error and the candidates not tried (listing a curve refines it; the Lévy–Khintchine law is
-listed without being fitted) are computed only then. A matrix
+error and the listing of the candidates not tried (by name and degree score: listing does not fit
+them) are computed only then. A matrix
 with zero rows is the direct sum $0_k \oplus B$ ([`ZeroRows`][]): the candidates model $B$.
 
 **Outliers** ([`Spikes`][], docs/method.md, "Outliers"), under [`Free`][] decompression: a curve of
@@ -187,7 +187,7 @@ def _shift(inputs: _Inputs, c: float) -> _Inputs:
 @dataclasses.dataclass(frozen=True)
 class _Candidate:
     """A model to try: its name, the law (None: not fitted, `why`; or fitted by `fit` when it is
-    tried, so that listing it costs nothing), the kind that decompresses it, whether it models the
+    tried, so that listing it costs nothing; `fit` returns None for a fit that failed, `why`), the kind that decompresses it, whether it models the
     bulk without the outliers, and `refit`: the same model fitted to a validation draw (with its
     kind), for candidates ranked by validated extrapolation."""
 
@@ -198,7 +198,7 @@ class _Candidate:
     why: str = ""
     of_bulk: bool = False
     refit: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]] | None = None
-    fit: Callable[[], AbstractSpectralLaw] | None = None
+    fit: Callable[[], AbstractSpectralLaw | None] | None = None
 
 
 def _gram_tier(inputs, matrix, kind: Deformed, levy_config, curves: list[_Candidate]) -> list[_Candidate]:
@@ -239,16 +239,19 @@ def _curves(inputs, kind, deg, log, fit_config, k: int, validate: bool = False) 
     m = int(np.asarray(b.eigs).shape[0])
     for cand in curve_candidates(framed, log, fit_config):
         name = _name(None, cand.deg) + aside
-        if cand.curve is None or cand.diagnostics is None:
+        if cand.refine is None:
             yield _Candidate(name, None, kind, cand.score, "not refined (score off the plateau, or max_tries reached)")
-        elif not bool(cand.diagnostics.valid):
-            yield _Candidate(name, None, kind, cand.score, "refined curve has no valid physical branch")
-        else:
+            continue
 
-            def refit(d, deg=cand.deg):
-                return place(_fit_fixed(padded(d, m, b.eps, c), deg, mode, fit_config)[0]), kind
+        def fit(refine=cand.refine):  # refined when tried
+            curve, diag = refine()
+            return place(curve) if bool(diag.valid) else None
 
-            yield _Candidate(name, place(cand.curve), kind, cand.score, of_bulk=k > 0, refit=refit if validate and not k else None)
+        def refit(d, deg=cand.deg):
+            return place(_fit_fixed(padded(d, m, b.eps, c), deg, mode, fit_config)[0]), kind
+
+        why = "refined curve has no valid physical branch"
+        yield _Candidate(name, None, kind, cand.score, why, of_bulk=k > 0, refit=refit if validate and not k else None, fit=fit)
 
 
 def _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Iterator[Iterable[_Candidate]]:
@@ -263,11 +266,11 @@ def _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Ite
     # "Validated extrapolation": free compressions of eigenvalues misrank the NTK's curves)
     curves = _curves(inputs, kind, None, log, fit_config, 0, matrix is not None or isinstance(kind, Deformed))
     if isinstance(kind, Deformed):  # the valid curves are ranked with the Levy laws of rank q
-        curves = list(curves)
-        valid = [c for c in curves if c.law is not None]
-        yield [c for c in curves if c.law is None] + _gram_tier(inputs, matrix, kind, levy_config, valid)
+        fitted = [c if c.fit is None else dataclasses.replace(c, law=c.fit(), fit=None) for c in curves]
+        valid = [c for c in fitted if c.law is not None]
+        yield [c for c in fitted if c.law is None] + _gram_tier(inputs, matrix, kind, levy_config, valid)
         return
-    yield curves  # lazily: curve_candidates refines each one as it is reached
+    yield curves  # lazily: each curve is refined when it is tried (listing it as not tried costs nothing)
     if matrix is not None:  # keeps the diagonal profile (a positive diagonal: fit_levy)
         fit = lambda: fit_levy(matrix, inputs.n0, config=levy_config)  # noqa: E731
         name = "LevyKhintchine + diagonal profile" if np.all(np.diagonal(matrix) > 0) else "LevyKhintchine"
@@ -283,7 +286,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     """The best-validated candidate of the first tier in which one passes its check, and the report.
     Only when `full_report` (the caller returns the report): the chosen law's fit KS (a solve at the
     observed size, as costly as the check), its validated error when nothing else needed it, and
-    the candidates not tried (listing a curve refines it)."""
+    the listing of the candidates not tried (which does not fit them)."""
     zero = zero_rows(x) if not isinstance(x, (Mapping, list, tuple)) else None
     m_all = m_rest = None
     if zero is not None:
@@ -324,8 +327,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
         rest: Iterable[_Candidate] = ()  # not tried: the first of an unranked tier passed
         for c in todo:
             if c.fit is not None:
-                law = c.fit()
-                c = dataclasses.replace(c, name=_name(law), law=law, fit=None)
+                c = dataclasses.replace(c, law=c.fit(), fit=None)
             if c.law is None:
                 rows.append(CandidateReport(c.name, c.score, verdict=f"passed over: {c.why}"))
                 continue
