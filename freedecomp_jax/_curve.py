@@ -27,6 +27,7 @@ from ._density import density as _density
 from ._kinds import AbstractDecompression, Free
 from ._law import AbstractSpectralLaw
 from ._poly import polyval2, rescale
+from ._results import RESULTS
 from ._series import laurent_series, spectral_radius
 from ._spectrum import Spectrum
 from ._x64 import check_x64, is_concrete
@@ -261,16 +262,12 @@ class SpectralCurve(AbstractSpectralLaw):
         """Exact mean and central moments at size $n_0e^t$ (the kind's rule on the Laurent series)."""
         return kind.curve_moments(self.coeffs, t, order, _central_moments)
 
-    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> np.ndarray:
-        r"""A grid covering the support at size `n`: the evolved law's centre $\pm$ 1.5 x its radius
-        (root test of its Laurent series), then narrowed to the bulks found there. Plain Python."""
-        mean, radius = (float(v) for v in _centre_radius(self.coeffs, jnp.log(n / self.n0), kind))
-        coarse = np.linspace(mean - 1.5 * radius, mean + 1.5 * radius, size)
-        bulks = Spectrum.solve(self, kind, jnp.asarray(coarse), n, solver).support()
-        if bulks.size == 0:
-            return coarse
-        h = coarse[1] - coarse[0]
-        return np.linspace(bulks.min() - 2 * h, bulks.max() + 2 * h, size)
+    def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[Array, " size"]:
+        r"""A grid of `size` points covering the support at size `n`: the evolved law's centre
+        $\pm$ 1.5 x its radius (root test of its Laurent series), solved there, then narrowed to
+        the points of positive density widened by three steps each side (an edge lies less than
+        one step beyond the last such point). Pure JAX: `n` may be traced, `size` is static."""
+        return _grid(self, kind, jnp.asarray(n, dtype=jnp.float64), int(size), CurveSolver() if solver is None else solver)
 
     def edge_system(self, kind: AbstractDecompression) -> CurveEdges:
         """The exact edge equations $P = 0$, $dx/dy = 0$ of the curve under `kind`."""
@@ -283,6 +280,20 @@ class SpectralCurve(AbstractSpectralLaw):
 @eqx.filter_jit
 def _evolve_jit(c, t, kind):
     return kind.evolve_coeffs(c, t)
+
+
+@eqx.filter_jit
+def _grid(curve, kind, n, size: int, solver):
+    """`SpectralCurve.grid` (one compiled program)."""
+    mean, radius = _centre_radius(curve.coeffs, jnp.log(n / curve.n0), kind)
+    coarse = jnp.linspace(mean - 1.5 * radius, mean + 1.5 * radius, size)
+    spec = Spectrum.solve(curve, kind, coarse, n, solver)
+    ok = spec.result == RESULTS.successful
+    inside = ok & (spec.density > 1e-12 * jnp.maximum(jnp.nanmax(spec.density), 1e-300))
+    first = jnp.argmax(inside)
+    last = size - 1 - jnp.argmax(inside[::-1])
+    h = coarse[1] - coarse[0]
+    return jnp.where(jnp.any(inside), jnp.linspace(coarse[first] - 3 * h, coarse[last] + 3 * h, size), coarse)
 
 
 @eqx.filter_jit

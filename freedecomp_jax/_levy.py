@@ -187,7 +187,7 @@ class LevyKhintchine(AbstractSpectralLaw):
         del solver
         return _solve_grid(self, kind, x, ts)
 
-    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> np.ndarray:
+    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
         """A grid for the law at size `n`: bulks found on a wide log grid, `size` points shared among them
         (log-spaced in a bulk spanning a decade or more, or 0, linear otherwise), so each narrow bulk
         is resolved too; a law with a diagonal profile keeps the 4x finer log grid as well. Plain Python."""

@@ -36,6 +36,16 @@ class RESULTS(eqx.Enumeration):
         "Newton on the decompressed law did not converge at this point (it sits on a branch "
         "point, or the curve is degenerate there): move the grid point slightly, or refit."
     )
+    mass_off = (
+        "(a check of the whole prediction) its total mass at size n is not 1 within 1e-2: the flow "
+        "left the physical branch, or the grid misses part of the support; refit with other "
+        "degrees, or call predict outside jit with deg=None to let it choose them."
+    )
+    moments_off = (
+        "(a check of the whole prediction) its moments at size n miss the exact ones by more than "
+        "1e-2 standard units: the flow left the physical branch somewhere; refit with other degrees, "
+        "or call predict outside jit with deg=None to let it choose them."
+    )
 
 
 

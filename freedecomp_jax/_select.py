@@ -54,15 +54,14 @@ from ._inputs import _check_spectrum, _Inputs, _parse_inputs, _Spectrum
 from ._kinds import AbstractDecompression, Deformed, Free
 from ._law import AbstractSpectralLaw
 from ._levy_fit import ImposedRate, LevyConfig, PowerLawTail, fit_levy
+from ._pipeline import check, predict_traced
 from ._results import RESULTS, failed
 from ._shifted import Shifted
 from ._spectrum import Spectrum
 from ._spikes import Spikes, without_outliers
 from ._validate import Draw, draws, padded, validated_error
-from ._x64 import check_x64
+from ._x64 import check_x64, is_concrete
 from ._zero_rows import ZeroRows, zero_rows
-
-CHECK_TOL = 1e-2  # mass and moment errors of a prediction that left the physical branch (see Spectrum.moment_errors)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,23 +101,21 @@ class Report:
 
 
 def _check(spec: Spectrum) -> tuple[str | None, dict]:
-    """What is wrong with a prediction (failed points, mass, moments), or None; and its figures."""
-    bad = np.asarray(failed(spec.result))
-    figures: dict[str, Any] = dict(failed_points=int(bad.sum()))
-    if bad.any():
+    """What is wrong with a prediction (failed points, mass, moments: `_pipeline.check`), or None; and its figures."""
+    result, mass, error, bad_points = check(spec)
+    figures: dict[str, Any] = dict(failed_points=int(bad_points))
+    if figures["failed_points"]:
+        bad = np.asarray(failed(spec.result))
         flat = np.flatnonzero(bad.reshape(-1))
         codes = np.asarray(spec.result._value).reshape(-1)[flat]
         firsts = flat[np.unique(codes, return_index=True)[1]]
         msgs = [RESULTS[jax.tree.map(lambda v: jnp.reshape(v, (-1,))[k], spec.result)] for k in firsts]
         return f"{int(bad.sum())} grid points failed ({' / '.join(msgs)})", figures
-    mass = float(spec.mass())
-    figures["mass"] = mass
-    err = float(np.max(np.abs(np.asarray(spec.moment_errors()))))
-    figures["moment_error"] = err
-    if not abs(mass - 1.0) <= CHECK_TOL:
-        return f"total mass {mass:.4f} instead of 1 (the law left the physical branch, or the grid misses part of the support)", figures
-    if not err <= CHECK_TOL:
-        return f"moments miss the exact ones by {err:.2g} standard units (the law left the physical branch, or the grid misses part of the support)", figures
+    figures.update(mass=float(mass), moment_error=float(error))
+    if result == RESULTS.mass_off:
+        return f"total mass {figures['mass']:.4f} instead of 1 (the law left the physical branch, or the grid misses part of the support)", figures
+    if result == RESULTS.moments_off:
+        return f"moments miss the exact ones by {figures['moment_error']:.2g} standard units (the law left the physical branch, or the grid misses part of the support)", figures
     return None, figures
 
 
@@ -360,7 +357,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
             rows[slot] = dataclasses.replace(rows[slot], fit_ks=_fit_ks(fitted, spec, b, grid_size))
             rows += [CandidateReport(c.name, c.score, verdict="not tried: an earlier candidate passed") for later in (rest, *tiers) for c in later]
         reports += [r for r in rows if r is not None]
-        return spec, Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights))
+        return dataclasses.replace(spec, check=RESULTS.successful), Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights))
     report = Report("none", tuple(reports), zeros)
     raise ValueError(
         f"no candidate model passed its check at n = {n}:\n{report}\n"
@@ -392,6 +389,7 @@ def predict(
     grid_size: int = 1024,
     solver: CurveSolver = CurveSolver(),
     return_report: bool = False,
+    throw: bool = True,
 ) -> Spectrum | tuple[Spectrum, Report]:
     r"""The checked default pipeline: the [`Spectrum`][] at size $n$ predicted from a small matrix.
 
@@ -415,9 +413,15 @@ def predict(
     ([`Spikes`][]). `return_report=True` also returns the [`Report`][] of every
     candidate. No candidate passing raises `ValueError` with that report. Deterministic: the
     random nested submatrices of a matrix input are drawn from `fit_config.seed` (default 0), so
-    the same input gives the same bits in every call and every process. Plain Python (the
-    model choice looks at the data); for batches and `grad`, call [`fit`][] and [`decompress`][]
-    with fixed degrees.
+    the same input gives the same bits in every call and every process. The returned spectrum's
+    `check` is `RESULTS.successful`.
+
+    **Under `jax.jit`, `jax.vmap`, `jax.grad`** (a traced `x`): pass `deg` (the model choice is
+    plain Python) and the eigenvalues `(m,)`; `n` and `grid_size` stay Python integers. The curve of
+    those degrees is fitted, solved on a grid covering its support at size $n$ and checked as
+    above, in one compiled program (`_pipeline.py`; isolated outliers are not set aside). `throw=True`
+    raises the check's message at run time; `throw=False` returns it in `Spectrum.check`, one
+    [`RESULTS`][] item per spectrum, so one bad spectrum of a batch never aborts the others.
     """
     check_x64()
     n = arguments.matrix_size("n", n)
@@ -425,6 +429,10 @@ def predict(
     if deg is not None:
         deg = arguments.degrees(deg)
     grid_size = arguments.integer("grid_size", grid_size, lower=16, fix="pass the number of grid points, e.g. grid_size=1024")
+    if not is_concrete(x, n0, weights):
+        if return_report:
+            raise ValueError("return_report=True is plain Python (the report is text); under jit/vmap/grad read Spectrum.check instead.")
+        return predict_traced(x, n, kind, deg, n0, log, weights, fit_config, grid_size, solver, throw)
     spec, report = _choose(x, n, kind, deg, n0, log, weights, fit_config, levy_config, grid_size, solver, return_report)
     return (spec, report) if return_report else spec
 

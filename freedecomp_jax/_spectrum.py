@@ -21,7 +21,7 @@ from . import _arguments as arguments
 from ._custom_types import Array, ArrayLike, Complex, Float, Real
 from ._edge_flow import EdgeFlow
 from ._kinds import AbstractDecompression, Free
-from ._law import AbstractSpectralLaw
+from ._law import AbstractSpectralLaw, raw_from_central
 from ._results import RESULTS
 from ._support import cusps, edges, support
 from ._x64 import is_concrete
@@ -82,6 +82,8 @@ class Spectrum(eqx.Module):
     - `m`: the Stieltjes transform $m_n(x + i0)$ at the grid ($\rho = \operatorname{Im} m/\pi$).
     - `law`, `t`, `kind`: where it came from ($n = n_0 e^t$): an [`AbstractSpectralLaw`][]
       at $n_0$ and the decompression kind.
+    - `check`: the check of the whole prediction by [`predict`][] (no failed point, unit mass,
+      exact moments), one [`RESULTS`][] item; `None` for an unchecked [`decompress`][].
     """
 
     x: Float[Array, " P"]
@@ -94,6 +96,7 @@ class Spectrum(eqx.Module):
     t: Float[Array, "*S"]
     kind: AbstractDecompression = Free()
     solver: eqx.Module | None = None
+    check: RESULTS | None = None
 
     @staticmethod
     def solve(
@@ -228,7 +231,8 @@ class Spectrum(eqx.Module):
         # stacked in slot order, so their intervals of q tile [F(x-), F(x)] without overlapping
         k = jnp.arange(pos.shape[-1])
         same_or_later = (pos[None, :] == pos[:, None]) & (k[None, :] >= k[:, None])
-        Fa = self._cdf(pos) - jnp.sum(jnp.where(same_or_later, w[None, :], 0.0), axis=-1)
+        # (empty slots, position NaN, are read at a grid node: a NaN there would turn grad's zero cotangents into NaN)
+        Fa = self._cdf(jnp.where(w > 0, pos, g[0])) - jnp.sum(jnp.where(same_or_later, w[None, :], 0.0), axis=-1)
         below = jnp.where(w > 0, Fa, jnp.inf)
         upper = below + w
         qe = q[..., None]
@@ -242,7 +246,8 @@ class Spectrum(eqx.Module):
         d = jnp.maximum(r - Fn[j], 0.0)
         a1 = h * rho[j]
         a2 = h * (rho[j + 1] - rho[j])
-        disc = jnp.sqrt(jnp.maximum(a1**2 + 2 * a2 * d, 0.0))
+        square = a1**2 + 2 * a2 * d
+        disc = jnp.where(square > 0, jnp.sqrt(jnp.where(square > 0, square, 1.0)), 0.0)  # sqrt's derivative at 0 is inf
         s = jnp.clip(2 * d / jnp.where(a1 + disc > 0, a1 + disc, 1.0), 0.0, 1.0)
         return jnp.where(hit, atom_x, g[j] + h * s)
 
@@ -268,12 +273,12 @@ class Spectrum(eqx.Module):
     # ------------------------------------------------------------------ integrals
     @_compiled
     def moment(self, k: int) -> Float[Array, ""]:
-        r"""$\int x^k d\mu$ (atoms included)."""
+        r"""$\int x^k d\mu_n$, exact: the law's own moments at size $n$ (`law.exact_moments`; for a curve
+        the recursion [`evolve_moments`][]), not the grid's quadrature, so `trace(p)` and its
+        derivatives carry no grid error (`moment_errors` checks the quadrature against them)."""
         self._single("moment(k)")
         k = arguments.integer("k", k, lower=0, fix="pass a moment order k >= 0")
-        pos, w = self._atoms()
-        ac = _integrate(self.x, self.density, lambda x: x ** (k + 1) / (k + 1), lambda x: x ** (k + 2) / (k + 2))
-        return self._alpha() * ac + jnp.sum(w * pos**k)
+        return raw_from_central(*self.law.exact_moments(self.kind, self.t, max(k, 1)))[k]
 
     def _central(self, k: int, c):
         r"""$\int (x - c)^k d\mu$ (atoms included)."""
@@ -312,7 +317,7 @@ class Spectrum(eqx.Module):
         return (got - exact[1 : kmax + 1]) / scale
 
     def trace(self, p: int = 1) -> Float[Array, ""]:
-        r"""$\operatorname{tr} A_n^p \approx n\int x^p d\mu$ (`p`: an integer $\ge 0$)."""
+        r"""$\operatorname{tr} A_n^p = n\int x^p d\mu_n$ (`p`: an integer $\ge 0$), from the exact moments ([`moment`][Spectrum.moment])."""
         return self.size * self.moment(arguments.integer("p", p, lower=0, fix="pass a power p >= 0"))
 
     def _abs_power(self, p):

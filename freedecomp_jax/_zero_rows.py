@@ -83,7 +83,7 @@ class ZeroRows(AbstractSpectralLaw):
         f = self.fraction
         return self.law.refine_cusps(kind, x_seed, (m_seed + f / x_seed) / (1 - f), tau_seed)
 
-    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> np.ndarray:
+    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
         return self.law.grid(kind, float(n) * float(self.law.n0) / float(self.n0), size, solver)
 
     def grid_and_solved(self, kind: AbstractDecompression, n: float | int, size: int, solver=None):

@@ -97,7 +97,8 @@ def test_law_without_closed_form_decompresses_by_its_curve(law):
     x = np.asarray(law.grid(fdj.Free(), tau, 1536))  # the evolved curve's support, padded
     spec = fdj.decompress(law, x, tau)
     assert abs(float(spec.mass()) - 1.0) <= 1e-3
-    got = np.array([float(spec.moment(j)) for j in range(1, 5)])
+    rho = np.asarray(spec.density)  # the density on the grid itself (spec.moment is the law's exact moments)
+    got = np.array([np.trapezoid(x**j * rho, x) / np.trapezoid(rho, x) for j in range(1, 5)])
     scale = want[2] ** (np.arange(1, 5) / 2)
     np.testing.assert_allclose(got / scale, want[1:] / scale, atol=2e-3)
 
@@ -116,9 +117,8 @@ def test_jit_vmap_grad():
     lams = jnp.array([0.03, 0.05, 0.06])  # lam' = 8 lam <= 0.48: soft edges, well resolved
     got = jax.jit(jax.vmap(second_moment))(lams)
     np.testing.assert_allclose(np.asarray(got), 1 + 8 * np.asarray(lams), rtol=2e-3)  # E x^2 = 1 + lam'
-    # reverse mode against central finite differences of the same quadrature (the fixed grid's
-    # trapezoid rule differentiates the moving square-root edges only roughly, so not against 8)
-    h = 1e-6  # small enough that no edge crosses a grid node (the quadrature has kinks there)
+    # the moments are the law's exact ones at size n: d(1 + 8 lam)/d lam = 8, also against finite differences
+    h = 1e-6
     fd = (float(second_moment(0.05 + h)) - float(second_moment(0.05 - h))) / (2 * h)
     g = float(jax.grad(second_moment)(0.05))
-    assert abs(g - fd) <= 1e-5 * abs(fd) and abs(g - 8.0) <= 1.0
+    assert abs(g - 8.0) <= 1e-8 and abs(fd - 8.0) <= 1e-6

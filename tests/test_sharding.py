@@ -21,8 +21,6 @@ from helpers import mp_quantiles
 import freedecomp_jax as fdj
 from freedecomp_jax._cache import CACHE_ENV, default_cache_dir, enable_compilation_cache
 from freedecomp_jax._curve import SpectralCurve
-from freedecomp_jax._decompress import decompress
-from freedecomp_jax._fit import fit
 from freedecomp_jax._sharding import sharded
 
 # MP ratios; decompressed 8x, all but the first grow an atom at 0. Three spectra over four devices:
@@ -30,7 +28,6 @@ from freedecomp_jax._sharding import sharded
 # LAPACK calls on every forced host device at once can hit (see the `sharded` docstring).
 LAMS = (0.1, 0.35, 0.6)
 M = 200
-X = np.linspace(-0.2, 11.5, 128)
 
 
 def _eigs():
@@ -39,11 +36,17 @@ def _eigs():
 
 
 def _predict(e):
-    """One spectrum: fit(deg=(1, 2)) and decompress 8x on the grid X."""
-    curve = fit(e, deg=(1, 2))
-    spec = decompress(curve, X, 8 * M)
+    """One spectrum: the checked pipeline of degrees (1, 2) (`predict` under vmap), 8x, on its own 128-point grid."""
+    spec = fdj.predict(e, 8 * M, deg=(1, 2), grid_size=128, throw=False)
     return dict(
-        density=spec.density, positions=spec.atoms[0], weights=spec.atoms[1], status=spec.result._value, coeffs=curve.coeffs, n0=curve.n0
+        x=spec.x,
+        density=spec.density,
+        positions=spec.atoms[0],
+        weights=spec.atoms[1],
+        status=spec.result._value,
+        check=spec.check._value,
+        coeffs=spec.law.coeffs,
+        n0=spec.law.n0,
     )
 
 
@@ -106,7 +109,7 @@ print(json.dumps(info))
 
 @pytest.mark.slow
 def test_four_devices_equal_one_device(tmp_path):
-    """fit(deg=(1, 2)) + decompress of MP spectra split over 4 devices equals jit(vmap) on one.
+    """predict(deg=(1, 2)) of MP spectra split over 4 devices equals jit(vmap) on one.
 
     The 4-device run is a subprocess; the single-device reference runs here meanwhile (this
     process has one CPU device), so the two compilations overlap."""
@@ -130,12 +133,14 @@ def test_four_devices_equal_one_device(tmp_path):
     assert info["shard_devices"] == [0, 1, 2, 3]
     assert info["shard_shapes"] == [[1, 128]] * 4
 
-    for k in ("density", "positions", "weights", "coeffs", "n0"):
+    for k in ("x", "density", "positions", "weights", "coeffs", "n0"):
         assert out["some_" + k].shape == ref[k].shape and ref[k].shape[0] == B
         np.testing.assert_allclose(out["some_" + k], ref[k], rtol=1e-10, atol=1e-10, err_msg=k)
         np.testing.assert_allclose(out["many_" + k][:B], ref[k], rtol=1e-10, atol=1e-10, err_msg=k)
         np.testing.assert_allclose(out["many_" + k][B:], ref[k][: 4 - B], rtol=1e-10, atol=1e-10, err_msg=k)
     np.testing.assert_array_equal(out["some_status"], ref["status"])
+    np.testing.assert_array_equal(out["some_check"], ref["check"])
+    assert np.all(ref["check"] == fdj.RESULTS.successful._value)
 
     # the comparison is not vacuous: every point solved, atoms of mass 1 - 1/(8 lam) at 0
     assert np.all(np.isin(ref["status"], [fdj.RESULTS.successful._value, fdj.RESULTS.on_atom._value])) and np.all(np.isfinite(ref["density"]))

@@ -1,0 +1,99 @@
+"""`predict` and `eigvalsh` of given degrees under jit, vmap and grad (`_pipeline.py`)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import freedecomp_jax as fdj
+
+M, N, Q = 300, 2400, 600  # Wishart X X^T / q of 300 rows and 600 features, predicted at 2400 rows: MP(4)
+DEG = (1, 2)
+
+
+def wishart(seed: int, m: int = M) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((m, Q))
+    return np.linalg.eigvalsh(x @ x.T / Q)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return jnp.asarray(np.stack([wishart(s) for s in range(3)]))
+
+
+@pytest.fixture(scope="module")
+def batched(batch):
+    return jax.jit(jax.vmap(lambda e: fdj.predict(e, N, deg=DEG, throw=False)))(batch)
+
+
+def test_jit_vmap_equals_the_loop_of_single_calls(batch, batched):
+    assert np.all(np.asarray(batched.check._value) == RESULT_OK)
+    for k in range(batch.shape[0]):
+        single = fdj.predict(np.asarray(batch[k]), N, deg=DEG)  # plain Python, the same checks
+        assert single.check == fdj.RESULTS.successful
+        np.testing.assert_allclose(batched.x[k], single.x, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(batched.density[k], single.density, rtol=0, atol=1e-10)
+    eigs = jax.jit(jax.vmap(lambda e: fdj.eigvalsh(e, N, deg=DEG)))(batch)
+    assert eigs.shape == (3, N)
+    np.testing.assert_allclose(eigs[1], fdj.eigvalsh(np.asarray(batch[1]), N, deg=DEG), rtol=0, atol=1e-10)
+
+
+RESULT_OK = int(fdj.RESULTS.successful._value)
+
+
+def test_the_grid_covers_the_predicted_support(batched):
+    # the sample is close to MP(4) at 2400 rows (ratio 2400/600): support [(1 - 2)^2, (1 + 2)^2] = [1, 9]
+    for k in range(3):
+        spec = jax.tree.map(lambda v: v[k], batched)
+        x = np.asarray(spec.x)
+        (lo, hi), = spec.support()  # edges refined on the exact edge equations
+        margin = 0.01 * (hi - lo)  # three steps of the coarse grid it was narrowed from, at most
+        assert x[0] < lo < x[0] + margin and x[-1] - margin < hi < x[-1]
+        # a 300-row sample's edges, decompressed 8x: within 2 % of the closed-form support's width
+        np.testing.assert_allclose([lo, hi], [1.0, 9.0], rtol=0, atol=0.02 * 8.0)
+
+
+def test_a_bad_lane_is_reported_and_the_others_are_kept(batch):
+    bad = batch[1].at[5].set(jnp.nan)  # outside jit this is a ValueError; inside, the lane's check says so
+    mixed = jnp.stack([batch[0], bad, batch[2]])
+    out = jax.jit(jax.vmap(lambda e: fdj.predict(e, N, deg=DEG, throw=False)))(mixed)
+    codes = np.asarray(out.check._value)
+    assert codes[0] == RESULT_OK and codes[2] == RESULT_OK and codes[1] != RESULT_OK
+    alone = fdj.predict(np.asarray(batch[2]), N, deg=DEG)
+    np.testing.assert_allclose(out.density[2], alone.density, rtol=0, atol=1e-10)
+    with pytest.raises(Exception, match="refit with other degrees"):  # throw=True: the check's message, at run time
+        jax.block_until_ready(jax.jit(lambda e: fdj.predict(e, N, deg=DEG).density)(bad))
+    with pytest.raises(ValueError, match="NaN"):  # outside jit: the argument check
+        fdj.predict(np.asarray(bad), N, deg=DEG)
+
+
+def test_grad_of_spectral_functionals_against_finite_differences(batch):
+    e0 = batch[0]
+    k, h = 150, 1e-6
+
+    def functionals(e):  # the trace, the median and the log-determinant of the predicted n x n matrix
+        spec = fdj.predict(e, N, deg=DEG)
+        return jnp.stack([spec.trace(), spec.quantile(0.5), spec.slogdet()[1]])
+
+    jac = jax.jit(jax.jacrev(functionals))(e0)  # (3, m)
+    # free decompression keeps the mean: tr A_n = (n/m) tr A_m, whatever the fit
+    np.testing.assert_allclose(jac[0], N / M, rtol=1e-8)
+    plus, minus = jax.jit(jax.vmap(functionals))(jnp.stack([e0.at[k].add(h), e0.at[k].add(-h)]))
+    fd = (np.asarray(plus) - np.asarray(minus)) / (2 * h)
+    np.testing.assert_allclose(np.asarray(jac[:, k]), fd, rtol=1e-4)
+
+
+def test_clear_errors_under_jit(batch):
+    with pytest.raises(ValueError, match="needs deg"):
+        jax.jit(lambda e: fdj.predict(e, N).density)(batch[0])
+    with pytest.raises(ValueError, match="eigenvalues of one matrix"):
+        jax.jit(lambda a: fdj.predict(a, N, deg=DEG).density)(jnp.eye(4))
+    with pytest.raises(ValueError, match="return_report"):
+        jax.jit(lambda e: fdj.predict(e, N, deg=DEG, return_report=True)[0].density)(batch[0])
+
+
+def test_the_check_is_a_single_results_item(batched):
+    spec = jax.tree.map(lambda v: v[0], batched)
+    assert isinstance(spec.check, fdj.RESULTS)
+    assert eqx.is_array(spec.check._value) and spec.check._value.shape == ()

@@ -1,0 +1,108 @@
+"""A training loop whose jitted step predicts the full Hessian's spectrum every few steps, with no host callback."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.flatten_util import ravel_pytree
+from sklearn.datasets import load_digits
+
+import freedecomp_jax as fdj
+
+HIDDEN, SUB, EVERY, DEG = 12, 64, 5, (1, 3)
+
+
+def problem():
+    """A tanh network on 256 of scikit-learn's digits, the pixels that are never lit dropped (their weights
+    would be zero rows of the Hessian, which `predict` under jit cannot set aside): 61-12-10, 886 parameters."""
+    x, y = load_digits(return_X_y=True)
+    x, y = x[:256] / 16.0, jnp.asarray(y[:256])
+    x = jnp.asarray(x[:, x.std(axis=0) > 0])
+    k1, k2 = jax.random.split(jax.random.key(0))
+    params = {
+        "w1": jax.random.normal(k1, (x.shape[1], HIDDEN)) / 8.0,
+        "b1": jnp.zeros(HIDDEN),
+        "w2": jax.random.normal(k2, (HIDDEN, 10)) / np.sqrt(HIDDEN),
+        "b2": jnp.zeros(10),
+    }
+
+    def loss(p):
+        logits = jnp.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    return loss, params
+
+
+def make_step(loss, params):
+    """One optax step; every `EVERY` steps also the predicted spectrum of the full Hessian from a
+    random `SUB` x `SUB` principal submatrix (Hessian-vector products), all in one jitted program."""
+    n = ravel_pytree(params)[0].size
+    opt = optax.adam(1e-2)
+
+    def spectrum_log(p, key):
+        h_sub, _ = fdj.hessian_submatrix(loss, p, SUB, key)
+        spec = fdj.predict(jnp.linalg.eigvalsh(h_sub), n, deg=DEG, throw=False)  # a failed check is logged, not raised
+        return {
+            "lambda_max": spec.quantile(1.0 - 0.5 / n),
+            "negative_fraction": spec.cdf(-jnp.finfo(jnp.float64).tiny),
+            "trace": spec.trace(),
+            "log_abs_det": spec.slogdet()[1],
+            "check": spec.check._value,
+        }
+
+    def step(state, k):
+        p, opt_state, key = state
+        value, grads = jax.value_and_grad(loss)(p)
+        updates, opt_state = opt.update(grads, opt_state)
+        p = optax.apply_updates(p, updates)
+        key, sub = jax.random.split(key)
+        shapes = jax.eval_shape(spectrum_log, p, sub)
+        skipped = jax.tree.map(lambda s: jnp.full(s.shape, -1 if s.dtype.kind == "i" else jnp.nan, s.dtype), shapes)
+        logs = jax.lax.cond(k % EVERY == 0, lambda: spectrum_log(p, sub), lambda: skipped)
+        return (p, opt_state, key), (value, logs)
+
+    return jax.jit(step), (params, opt.init(params), jax.random.key(1)), n
+
+
+def primitives(jaxpr) -> set[str]:
+    """Every primitive of a jaxpr and of the jaxprs nested in it (cond branches, loops, custom rules)."""
+    names = set()
+    for eqn in jaxpr.eqns:
+        names.add(eqn.primitive.name)
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    names |= primitives(inner)
+    return names
+
+
+def test_the_jitted_step_has_no_host_callback():
+    loss, params = problem()
+    step, state, _ = make_step(loss, params)
+    names = primitives(jax.make_jaxpr(step)(state, 0).jaxpr)
+    assert "cond" in names and "eigh" in names  # the logging branch and the submatrix's eigenvalues are in the program
+    assert not [name for name in names if "callback" in name], names
+
+
+def test_the_logged_spectrum_against_the_full_hessian():
+    loss, params = problem()
+    step, state, n = make_step(loss, params)
+    logged = []
+    for k in range(2 * EVERY + 1):
+        state, (value, logs) = step(state, k)
+        if k % EVERY == 0:
+            logged.append(jax.tree.map(float, logs))
+    assert all(np.isfinite(v) for log in logged for v in log.values())
+    # the truth at the last logged step: the dense Hessian of all 910 parameters (the prediction used
+    # the parameters after that step's update, which the state holds after the last call)
+    p = state[0]
+    flat, unravel = ravel_pytree(p)
+    hess = jax.hessian(lambda f: loss(unravel(f)))(flat)
+    diag = np.diag(np.asarray(hess))
+    last = logged[-1]
+    assert last["check"] == int(fdj.RESULTS.successful._value)
+    # free decompression keeps the mean: the trace is n/m times the submatrix's, a sample of SUB diagonal entries
+    sd = n * np.std(diag) * np.sqrt((1 - SUB / n) / SUB)
+    assert abs(last["trace"] - np.trace(hess)) <= 4 * sd
+    assert abs(last["trace"] - np.trace(hess)) > 0  # a prediction, not the dense value
