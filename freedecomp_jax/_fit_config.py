@@ -16,7 +16,11 @@ class FitConfig(eqx.Module):
       unit mass ($r$ = `moments`).
     - `steps`: optax L-BFGS steps on the branch-aware loss (in coordinates whitened by the
       loss Hessian at the closed-form start).
-    - `polish`: Newton steps with the exact Hessian after L-BFGS.
+    - `polish`: Newton steps with the exact Hessian after L-BFGS. Newton converges
+      quadratically, so four steps take an L-BFGS end point within 1e-2 of the minimiser to it
+      within rounding: the fit is the minimiser, whatever path the optimiser took (two left one
+      lane of a vmapped batch of 16 Marchenko–Pastur spectra 9e-7 from its single fit, whose
+      line search had taken other steps; three, 7.5e-12; four, 1e-16).
     - `density_penalty`, `mass_penalty`: weights $\alpha$, $\beta$ of the loss.
     - `n_grid`: real grid of the penalties; `n_check`: finer grid of the diagnostics.
     - `log_decades`: with `log=None`, log mode is used for a positive spectrum spanning
@@ -32,7 +36,7 @@ class FitConfig(eqx.Module):
     points: PointGeometry = PointGeometry()
     moments: int = eqx.field(static=True, default=2)
     steps: int = eqx.field(static=True, default=8)
-    polish: int = eqx.field(static=True, default=2)
+    polish: int = eqx.field(static=True, default=4)
     density_penalty: float = eqx.field(static=True, default=10.0)
     mass_penalty: float = eqx.field(static=True, default=10.0)
     n_grid: int = eqx.field(static=True, default=128)

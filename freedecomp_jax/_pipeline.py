@@ -9,8 +9,8 @@ left the branch misses it by 1e-2 and more. Its outcome is one [`RESULTS`][] ite
 **The traced pipeline** (`predict_traced`): what [`predict`][] runs when its input is traced (inside
 `jax.jit`, `jax.vmap`, `jax.grad`): the curve of the given degrees fitted to the eigenvalues
 ([`fit`][]), the grid covering its support at size $n$ (`SpectralCurve.grid`), the law solved there
-and checked, the outcome in `Spectrum.check`. Shapes are static ($n$ and the grid size are Python
-integers), so the whole program compiles once per input shape and composes with `vmap` and `grad`.
+and checked, the outcome in `Spectrum.check`. Shapes are static (the grid size is a Python integer;
+$n$ may be traced), so the whole program compiles once per input shape and composes with `vmap` and `grad`.
 It is the pipeline of a concrete `predict(x, n, deg=...)` without the steps whose shapes depend on
 the data: isolated outliers are not set aside and a matrix's zero rows cannot be (pass eigenvalues).
 """
@@ -44,7 +44,7 @@ def check(spec: Spectrum) -> tuple[RESULTS, Float[Array, ""], Float[Array, ""], 
 
 def predict_traced(
     x,
-    n: int,
+    n,
     kind: AbstractDecompression,
     deg: tuple[int, int] | None,
     n0,
@@ -71,9 +71,10 @@ def predict_traced(
             "a free atom, which grows with n), or call predict outside jit."
         )
     curve = fit(eigs, deg, n0, log=log, weights=weights, config=fit_config)
-    grid = curve.grid(kind, n, grid_size, solver)
-    spec = Spectrum.solve(curve, kind, grid, float(n), solver)
-    result = check(spec)[0]
+    size = jnp.asarray(n, dtype=jnp.float64)  # n may be traced: each lane of a ragged batch to its own size
+    grid = curve.grid(kind, size, grid_size, solver)
+    spec = Spectrum.solve(curve, kind, grid, size, solver)
+    result = where(size >= curve.n0 * (1 - 1e-12), check(spec)[0], RESULTS.size_below_n0)
     if throw:
         spec = eqx.tree_at(lambda s: s.density, spec, result.error_if(spec.density, result != RESULTS.successful))
     return dataclasses.replace(spec, check=result)

@@ -41,6 +41,10 @@ class RESULTS(eqx.Enumeration):
         "left the physical branch, or the grid misses part of the support; refit with other "
         "degrees, or call predict outside jit with deg=None to let it choose them."
     )
+    size_below_n0 = (
+        "(a check of the whole prediction) the target size n is smaller than the observed size n0: "
+        "decompression only grows the matrix; pass n >= n0."
+    )
     moments_off = (
         "(a check of the whole prediction) its moments at size n miss the exact ones by more than "
         "1e-2 standard units: the flow left the physical branch somewhere; refit with other degrees, "

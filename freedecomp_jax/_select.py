@@ -44,7 +44,7 @@ import numpy as np
 
 from . import _arguments as arguments
 from ._curve_solve import CurveSolver
-from ._custom_types import Array, ArrayLike, Float, Shaped
+from ._custom_types import Array, ArrayLike, Float, Real, Shaped
 from ._fit import _fit_fixed, curve_candidates
 from ._fit_config import FitConfig
 from ._fit_problem import zero_tolerance
@@ -377,7 +377,7 @@ def _hint(k: int) -> str:
 
 def predict(
     x: Shaped[ArrayLike, "..."] | Mapping | Sequence,
-    n: int,
+    n: int | Real[ArrayLike, ""],
     kind: AbstractDecompression = Free(),
     *,
     deg: tuple[int, int] | None = None,
@@ -419,33 +419,37 @@ def predict(
     **Under `jax.jit`, `jax.vmap`, `jax.grad`** (a traced `x`): pass `deg` (the model choice is
     plain Python) and the eigenvalues `(m,)`; `n` and `grid_size` stay Python integers. The curve of
     those degrees is fitted, solved on a grid covering its support at size $n$ and checked as
-    above, in one compiled program (`_pipeline.py`; isolated outliers are not set aside). `throw=True`
+    above, in one compiled program (`_pipeline.py`; isolated outliers are not set aside); `n` may
+    then be traced too (a ragged batch, each spectrum to its own size). `throw=True`
     raises the check's message at run time; `throw=False` returns it in `Spectrum.check`, one
     [`RESULTS`][] item per spectrum, so one bad spectrum of a batch never aborts the others.
     """
     check_x64()
-    n = arguments.matrix_size("n", n)
+    if is_concrete(n):
+        arguments.matrix_size("n", n)
     arguments.kind("kind", kind)
     if deg is not None:
         deg = arguments.degrees(deg)
     grid_size = arguments.integer("grid_size", grid_size, lower=16, fix="pass the number of grid points, e.g. grid_size=1024")
-    if not is_concrete(x, n0, weights):
+    if not is_concrete(x, n0, weights, n):
         if return_report:
             raise ValueError("return_report=True is plain Python (the report is text); under jit/vmap/grad read Spectrum.check instead.")
         return predict_traced(x, n, kind, deg, n0, log, weights, fit_config, grid_size, solver, throw)
-    spec, report = _choose(x, n, kind, deg, n0, log, weights, fit_config, levy_config, grid_size, solver, return_report)
+    spec, report = _choose(x, arguments.matrix_size("n", n), kind, deg, n0, log, weights, fit_config, levy_config, grid_size, solver, return_report)
     return (spec, report) if return_report else spec
 
 
 def eigvalsh(
     x: Shaped[ArrayLike, "..."] | Mapping | Sequence,
-    n: int,
+    n: int | Real[ArrayLike, ""],
     kind: AbstractDecompression = Free(),
     **options,
 ) -> Float[Array, " n"]:
     r"""Predicted eigenvalues of the $n \times n$ matrix from a small one: `predict(x, n, kind, **options).eigvalsh(n)`,
     the $n$ quantiles $Q((k - \frac12)/n)$ of the predicted law (atoms included; a matrix's zero rows
     keep their share of zeros). Same arguments as [`predict`][]."""
+    if not is_concrete(n):
+        raise ValueError("eigvalsh returns n eigenvalues, so n must be a Python integer (static under jit); for a traced size use predict(x, n, ...).")
     n = arguments.matrix_size("n", n)
     spec = predict(x, n, kind, **options)
     assert isinstance(spec, Spectrum)

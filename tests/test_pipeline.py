@@ -84,7 +84,25 @@ def test_grad_of_spectral_functionals_against_finite_differences(batch):
     np.testing.assert_allclose(np.asarray(jac[:, k]), fd, rtol=1e-4)
 
 
+def test_a_ragged_batch_each_to_its_own_size(batch):
+    small = wishart(9, 200)  # 200 eigenvalues padded to 300 with weight 0, predicted at 8 x 200 rows
+    eigs = jnp.stack([batch[0], jnp.asarray(np.concatenate([small, np.zeros(M - 200)])), batch[1]])
+    weights = jnp.stack([jnp.ones(M), jnp.asarray(np.arange(M) < 200, dtype=float), jnp.ones(M)])
+    sizes = jnp.array([N, 8 * 200, M - 1])  # the last lane asks for a size below its own
+    out = jax.jit(jax.vmap(lambda e, w, n: fdj.predict(e, n, deg=DEG, weights=w, throw=False)))(eigs, weights, sizes)
+    codes = np.asarray(out.check._value)
+    assert codes[0] == RESULT_OK and codes[1] == RESULT_OK and codes[2] == int(fdj.RESULTS.size_below_n0._value)
+    np.testing.assert_array_equal(out.size[:2], [N, 1600])
+    for k, (e, n) in enumerate(((np.asarray(batch[0]), N), (small, 1600))):
+        single = fdj.predict(e, n, deg=DEG)
+        np.testing.assert_allclose(out.x[k], single.x, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(out.density[k], single.density, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(out.atoms[1][k], single.atoms[1], rtol=0, atol=1e-10)
+
+
 def test_clear_errors_under_jit(batch):
+    with pytest.raises(ValueError, match="static under jit"):
+        jax.jit(lambda e, n: fdj.eigvalsh(e, n, deg=DEG))(batch[0], N)
     with pytest.raises(ValueError, match="needs deg"):
         jax.jit(lambda e: fdj.predict(e, N).density)(batch[0])
     with pytest.raises(ValueError, match="eigenvalues of one matrix"):

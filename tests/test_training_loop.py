@@ -14,7 +14,7 @@ HIDDEN, SUB, EVERY, DEG = 12, 64, 5, (1, 3)
 
 def problem():
     """A tanh network on 256 of scikit-learn's digits, the pixels that are never lit dropped (their weights
-    would be zero rows of the Hessian, which `predict` under jit cannot set aside): 61-12-10, 886 parameters."""
+    would be zero rows of the Hessian, which `predict` under jit cannot set aside): 54-12-10, 790 parameters."""
     x, y = load_digits(return_X_y=True)
     x, y = x[:256] / 16.0, jnp.asarray(y[:256])
     x = jnp.asarray(x[:, x.std(axis=0) > 0])
@@ -94,7 +94,7 @@ def test_the_logged_spectrum_against_the_full_hessian():
         if k % EVERY == 0:
             logged.append(jax.tree.map(float, logs))
     assert all(np.isfinite(v) for log in logged for v in log.values())
-    # the truth at the last logged step: the dense Hessian of all 910 parameters (the prediction used
+    # the truth at the last logged step: the dense Hessian of all 790 parameters (the prediction used
     # the parameters after that step's update, which the state holds after the last call)
     p = state[0]
     flat, unravel = ravel_pytree(p)
