@@ -22,9 +22,22 @@ def batch():
     return jnp.asarray(np.stack([wishart(s) for s in range(3)]))
 
 
+# one compiled program serves every batch below: eigenvalues, weights (0: padding) and each lane's size
+_BATCHED = jax.jit(jax.vmap(lambda e, w, n: fdj.predict(e, n, deg=DEG, weights=w, throw=False)))
+
+
+def predict_batch(eigs, weights=None, sizes=None):
+    weights = jnp.ones(eigs.shape) if weights is None else weights
+    sizes = jnp.full(eigs.shape[0], float(N)) if sizes is None else jnp.asarray(sizes, dtype=float)
+    return _BATCHED(eigs, weights, sizes)
+
+
+_EIGVALSH = jax.jit(lambda e: fdj.eigvalsh(e, N, deg=DEG))  # throw=True: a failed check raises its message
+
+
 @pytest.fixture(scope="module")
 def batched(batch):
-    return jax.jit(jax.vmap(lambda e: fdj.predict(e, N, deg=DEG, throw=False)))(batch)
+    return predict_batch(batch)
 
 
 def test_jit_vmap_equals_the_loop_of_single_calls(batch, batched):
@@ -34,9 +47,9 @@ def test_jit_vmap_equals_the_loop_of_single_calls(batch, batched):
         assert single.check == fdj.RESULTS.successful
         np.testing.assert_allclose(batched.x[k], single.x, rtol=0, atol=1e-10)
         np.testing.assert_allclose(batched.density[k], single.density, rtol=0, atol=1e-10)
-    eigs = jax.jit(jax.vmap(lambda e: fdj.eigvalsh(e, N, deg=DEG)))(batch)
-    assert eigs.shape == (3, N)
-    np.testing.assert_allclose(eigs[1], fdj.eigvalsh(np.asarray(batch[1]), N, deg=DEG), rtol=0, atol=1e-10)
+    eigs = _EIGVALSH(batch[1])
+    assert eigs.shape == (N,)
+    np.testing.assert_allclose(eigs, fdj.eigvalsh(np.asarray(batch[1]), N, deg=DEG), rtol=0, atol=1e-10)
 
 
 RESULT_OK = int(fdj.RESULTS.successful._value)
@@ -57,13 +70,13 @@ def test_the_grid_covers_the_predicted_support(batched):
 def test_a_bad_lane_is_reported_and_the_others_are_kept(batch):
     bad = batch[1].at[5].set(jnp.nan)  # outside jit this is a ValueError; inside, the lane's check says so
     mixed = jnp.stack([batch[0], bad, batch[2]])
-    out = jax.jit(jax.vmap(lambda e: fdj.predict(e, N, deg=DEG, throw=False)))(mixed)
+    out = predict_batch(mixed)
     codes = np.asarray(out.check._value)
     assert codes[0] == RESULT_OK and codes[2] == RESULT_OK and codes[1] != RESULT_OK
     alone = fdj.predict(np.asarray(batch[2]), N, deg=DEG)
     np.testing.assert_allclose(out.density[2], alone.density, rtol=0, atol=1e-10)
     with pytest.raises(Exception, match="refit with other degrees"):  # throw=True: the check's message, at run time
-        jax.block_until_ready(jax.jit(lambda e: fdj.predict(e, N, deg=DEG).density)(bad))
+        jax.block_until_ready(_EIGVALSH(bad))
     with pytest.raises(ValueError, match="NaN"):  # outside jit: the argument check
         fdj.predict(np.asarray(bad), N, deg=DEG)
 
@@ -88,8 +101,8 @@ def test_a_ragged_batch_each_to_its_own_size(batch):
     small = wishart(9, 200)  # 200 eigenvalues padded to 300 with weight 0, predicted at 8 x 200 rows
     eigs = jnp.stack([batch[0], jnp.asarray(np.concatenate([small, np.zeros(M - 200)])), batch[1]])
     weights = jnp.stack([jnp.ones(M), jnp.asarray(np.arange(M) < 200, dtype=float), jnp.ones(M)])
-    sizes = jnp.array([N, 8 * 200, M - 1])  # the last lane asks for a size below its own
-    out = jax.jit(jax.vmap(lambda e, w, n: fdj.predict(e, n, deg=DEG, weights=w, throw=False)))(eigs, weights, sizes)
+    sizes = [N, 8 * 200, M - 1]  # the last lane asks for a size below its own
+    out = predict_batch(eigs, weights, sizes)
     codes = np.asarray(out.check._value)
     assert codes[0] == RESULT_OK and codes[1] == RESULT_OK and codes[2] == int(fdj.RESULTS.size_below_n0._value)
     np.testing.assert_array_equal(out.size[:2], [N, 1600])
