@@ -264,7 +264,8 @@ class SpectralCurve(AbstractSpectralLaw):
 
     def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[Array, " size"]:
         r"""A grid of `size` points covering the support at size `n`: the evolved law's centre
-        $\pm$ 1.5 x its radius (root test of its Laurent series), solved there, then narrowed to
+        $\pm$ 1.5 x its radius (root test of its Laurent series, rounded up to a multiple of 1/64 of
+        its standard deviation so that rounding in a high moment does not move the grid), solved there, then narrowed to
         the points of positive density widened by three steps each side (an edge lies less than
         one step beyond the last such point). Pure JAX: `n` may be traced, `size` is static."""
         return _grid(self, kind, jnp.asarray(n, dtype=jnp.float64), int(size), CurveSolver() if solver is None else solver)
@@ -298,11 +299,19 @@ def _grid(curve, kind, n, size: int, solver):
 
 @eqx.filter_jit
 def _centre_radius(c, t, kind):
-    """Mean of the law of the evolved curve and the radius of its support about the mean."""
+    """Mean of the law of the evolved curve and the radius of its support about the mean, rounded up
+    to a multiple of 1/64 of the law's standard deviation: the root test reads a high moment, whose
+    last digits (1e-7 of the radius for a 1e-13 change of the coefficients) would otherwise move
+    every grid point; the unit of the rounding scales and shifts with the law, so grids stay
+    equivariant under affine maps of the spectrum."""
     ct = kind.evolve_coeffs(c, t)
     S = laurent_series(ct, 3)
     mean = S[1] / S[0]
-    return mean, spectral_radius(laurent_series(rescale(ct, mean, 1.0), 24))
+    about = laurent_series(rescale(ct, mean, 1.0), 24)
+    radius = spectral_radius(about)
+    unit = jnp.sqrt(jnp.abs(about[2] / about[0])) / 64.0
+    ok = jnp.isfinite(unit) & (unit > 0)
+    return mean, jnp.where(ok, unit * jnp.ceil(radius / jnp.where(ok, unit, 1.0)), radius)
 
 
 def _central_moments(c, order: int):

@@ -128,3 +128,20 @@ def test_the_check_is_a_single_results_item(batched):
     spec = jax.tree.map(lambda v: v[0], batched)
     assert isinstance(spec.check, fdj.RESULTS)
     assert eqx.is_array(spec.check._value) and spec.check._value.shape == ()
+
+
+@pytest.mark.slow
+def test_ntk_inputs_in_one_batch_equal_single_calls():
+    # the six shipped 1024-eigenvalue NTK inputs, (2, 2) curves to 50056: a lane whose check fails is
+    # the same lane for which the concrete call raises
+    inputs = [fdj.data.load_ntk(1024)] + [fdj.data.load_ntk_draw(k) for k in range(5)]
+    out = jax.jit(jax.vmap(lambda e: fdj.predict(e, 50056, deg=(2, 2), throw=False)))(jnp.asarray(np.stack(inputs)))
+    for k, eigs in enumerate(inputs):
+        if int(out.check._value[k]) != RESULT_OK:
+            with pytest.raises(ValueError, match="no candidate model passed"):
+                fdj.predict(eigs, 50056, deg=(2, 2))
+            continue
+        single = fdj.predict(eigs, 50056, deg=(2, 2))
+        np.testing.assert_allclose(out.x[k], single.x, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(out.density[k], single.density, rtol=0, atol=1e-10)
+    assert np.sum(np.asarray(out.check._value) == RESULT_OK) >= 5

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from jax.flatten_util import ravel_pytree
 from sklearn.datasets import load_digits
 
@@ -85,6 +86,7 @@ def test_the_jitted_step_has_no_host_callback():
     assert not [name for name in names if "callback" in name], names
 
 
+@pytest.mark.slow
 def test_the_logged_spectrum_against_the_full_hessian():
     loss, params = problem()
     step, state, n = make_step(loss, params)
