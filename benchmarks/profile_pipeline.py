@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     stage("closed-form start (SVD)", lambda: build(base), "fit")
     problem, b0, _ = build(base)
     refine = eqx_jit(lambda b0, problem: FR._refine(b0, problem, config))
-    stage(f"refinement ({config.steps} L-BFGS + {config.polish} Newton steps)", lambda: refine(b0, problem), "fit")
-    b1 = refine(b0, problem)[0]
+    stage(f"refinement (at most {config.steps} L-BFGS + {config.polish} Newton steps)", lambda: refine(b0, problem), "fit")
+    b1 = refine(b0, problem)
     evaluate = eqx_jit(lambda bs, problem: jax.vmap(lambda bb: FR._evaluate(bb, problem, config))(bs))
     stage("evaluation of start and result (tracker)", lambda: evaluate(jnp.stack([b0, b1]), problem), "fit")
     stage("fit total (fdj.fit)", lambda: fdj.fit(eigs, deg=deg, n0=m), "fit")

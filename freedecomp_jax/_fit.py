@@ -35,10 +35,11 @@ Three stages, all pure JAX for fixed degrees (`jit`, `vmap`, `grad` compose):
    (the inverse sampling variance of $m_{\rm emp}$, normalised by $\sum\omega|m|^2$),
    $\rho_P^-$ the negative part of the density just above a grid that resolves near-zero
    structure, $M$ the mass seen by a Poisson kernel above a uniform grid (curve vs data).
-   optax L-BFGS (`config.steps`, zoom line search) trains the leaf of an Equinox module
-   (split off by `eqx.partition`) holding the coefficients in coordinates whitened by the
-   exact Hessian at the start; `config.polish` Newton steps with the exact Hessian (in
-   closed form: $P$ is linear in the coefficients) then land on the minimiser. The
+   optax L-BFGS (at most `config.steps`, zoom line search) trains the leaf of an Equinox
+   module (split off by `eqx.partition`) holding the coefficients in coordinates whitened by
+   the exact Hessian at the start, until the Newton decrement falls below `config.handoff`
+   times the loss; backtracking Newton steps with the exact Hessian (in closed form: $P$ is
+   linear in the coefficients; at most `config.polish`) then land on the minimiser. The
    branch comes from the tracker (`curve.stieltjes`) at every step, as data; derivatives
    come from two Newton steps on $P(z, \cdot) = 0$ from it, i.e. the implicit function
    theorem. The returned coefficients carry the derivative of the minimiser (one Newton

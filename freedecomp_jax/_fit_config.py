@@ -14,13 +14,18 @@ class FitConfig(eqx.Module):
     - `points`: a [`PointGeometry`][] (where $m_{\rm emp}$ is sampled).
     - `moments`: sample moments $\mu_1..\mu_r$ enforced exactly besides $c_{L0} = 0$ and
       unit mass ($r$ = `moments`).
-    - `steps`: optax L-BFGS steps on the branch-aware loss (in coordinates whitened by the
-      loss Hessian at the closed-form start).
-    - `polish`: Newton steps with the exact Hessian after L-BFGS. Newton converges
-      quadratically, so four steps take an L-BFGS end point within 1e-2 of the minimiser to it
-      within rounding: the fit is the minimiser, whatever path the optimiser took (two left one
-      lane of a vmapped batch of 16 Marchenko–Pastur spectra 9e-7 from its single fit, whose
-      line search had taken other steps; three, 7.5e-12; four, 1e-16).
+    - `steps`: the most optax L-BFGS steps on the branch-aware loss (in coordinates whitened by
+      the loss Hessian at the closed-form start, where the squared gradient is the Newton
+      decrement, about twice the loss still to gain).
+    - `handoff`: L-BFGS hands over to Newton once the squared whitened gradient is below
+      `handoff` times the loss (what is left to gain, under half a percent of the loss at the
+      default, is Newton's to take quadratically).
+    - `polish`: the most Newton steps with the exact Hessian after L-BFGS; they stop when the
+      step is at the rounding level. Newton converges quadratically, so the fit is the
+      minimiser whatever path the optimiser took (a vmapped batch computes what single
+      calls do: with a fixed two Newton steps after eight L-BFGS steps, one lane of a batch of
+      16 Marchenko–Pastur spectra stayed 9e-7 from its single fit, whose line search had taken
+      other steps; three steps, 7.5e-12; four, 1e-16).
     - `density_penalty`, `mass_penalty`: weights $\alpha$, $\beta$ of the loss.
     - `n_grid`: real grid of the penalties; `n_check`: finer grid of the diagnostics.
     - `log_decades`: with `log=None`, log mode is used for a positive spectrum spanning
@@ -36,7 +41,8 @@ class FitConfig(eqx.Module):
     points: PointGeometry = PointGeometry()
     moments: int = eqx.field(static=True, default=2)
     steps: int = eqx.field(static=True, default=8)
-    polish: int = eqx.field(static=True, default=4)
+    handoff: float = eqx.field(static=True, default=1e-2)
+    polish: int = eqx.field(static=True, default=6)
     density_penalty: float = eqx.field(static=True, default=10.0)
     mass_penalty: float = eqx.field(static=True, default=10.0)
     n_grid: int = eqx.field(static=True, default=128)
@@ -52,6 +58,8 @@ class FitConfig(eqx.Module):
     def __check_init__(self):
         if self.moments < 0 or self.steps < 0 or self.polish < 0:
             raise ValueError("FitConfig: moments, steps and polish must be >= 0.")
+        if not self.handoff > 0:
+            raise ValueError("FitConfig: handoff must be > 0.")
         if self.n_grid < 8 or self.n_check < 8:
             raise ValueError("FitConfig: n_grid and n_check must be >= 8.")
         if self.max_deg_z < 1 or self.max_deg_m < 2:

@@ -139,49 +139,78 @@ def _whitening(h):
     return evecs / jnp.sqrt(evals)
 
 
+_BACKTRACK = 0.5 ** np.arange(12)
+# A Newton step is taken if it does not raise the loss by more than this (relative): the loss is a sum
+# over a thousand points, evaluated to ~1e-13; near the minimiser a step of size d changes it by
+# ~d^2, so comparing losses exactly would stop Newton at d ~ sqrt(rounding) instead of at rounding.
+_LOSS_ROUNDING = 1e-10
+
+
 def _refine(b0, problem: _Problem, config: FitConfig):
-    """`config.steps` optax L-BFGS steps (zoom line search), then `config.polish` Newton steps (no derivatives).
+    r"""Up to `config.steps` optax L-BFGS steps (zoom line search), then up to `config.polish` Newton
+    steps (no derivatives: see [`_implicit`][]).
 
     The optimiser trains the leaf `y` of a [`_Whitened`][] module (split off by
-    `eqx.partition`): coordinates in which the loss Hessian at the closed-form start is the
-    identity, so the first step is a Newton step and L-BFGS converges in a few. Each step
-    tracks the branch and forms the Newton system once (one `lax.scan`, so the tracker and the
-    Hessian are traced once); the first step, at the start itself ($y = 0$), sets the
-    whitening from its Hessian. Returns the last iterate and the loss at every iterate
-    (index 0: the closed-form start).
+    `eqx.partition`): coordinates in which the loss Hessian $H_0$ at the closed-form start is
+    the identity, so the first step is a Newton step and L-BFGS converges in a few. There the
+    squared gradient is the Newton decrement $g^\top H_0^{-1} g \approx 2(\ell - \ell^*)$: L-BFGS
+    hands over to Newton once it is below `config.handoff` times the loss (what is left to gain
+    is then a vanishing fraction of the loss, Newton's to take quadratically). Newton steps
+    backtrack (1, 1/2, ..., 1/2^11: the longest that does not raise the loss beyond its rounding)
+    and stop at the rounding level. Every iteration tracks the branch once; each phase is a `lax.while_loop`
+    that computes only its own step, and under `vmap` every lane stops on its own criterion, so
+    a batch computes what single calls do.
     """
     problem = jax.lax.stop_gradient(problem)
     b0 = jax.lax.stop_gradient(b0)
-    model = _Whitened(jnp.zeros_like(b0), b0, jnp.eye(b0.shape[0], dtype=b0.dtype))
-    spec = eqx.tree_at(lambda mdl: mdl.y, jax.tree_util.tree_map(lambda _: False, model), replace=True)
+    m_start, _ = _tracked(_Coefficients(b0).raw(problem), problem, config)
+    _, h_start = _newton_system(b0, m_start, problem, problem, config)
+    model = _Whitened(jnp.zeros_like(b0), b0, _whitening(h_start))
+    params, static = eqx.partition(model, eqx.tree_at(lambda mdl: mdl.y, jax.tree_util.tree_map(lambda _: False, model), replace=True))
     opt = optax.lbfgs()
 
-    def step(carry, k):
-        model, state = carry
-        b = model.b
-        b = b / jnp.linalg.norm(b)
-        m_star, _ = _tracked(_Coefficients(b).raw(problem), problem, config)
-        g, h = _newton_system(b, m_star, problem, problem, config)
-        model = jax.lax.cond(k == 0, lambda mdl: eqx.tree_at(lambda t: t.w, mdl, _whitening(h)), lambda mdl: mdl, model)
-        p, static = eqx.partition(model, spec)
+    def unit(b):
+        return b / jnp.linalg.norm(b)
+
+    def lbfgs_step(carry):
+        k, params, state, _ = carry
+        m_star, _ = _tracked(_Coefficients(unit(eqx.combine(params, static).b)).raw(problem), problem, config)
 
         def loss_fn(q):
-            bq = eqx.combine(q, static).b
-            return _loss_terms(bq / jnp.linalg.norm(bq), m_star, problem, config)[0]
+            return _loss_terms(unit(eqx.combine(q, static).b), m_star, problem, config)[0]
 
-        value, grads = jax.value_and_grad(loss_fn)(p)
-        upd, new_state = opt.update(grads, state, p, value=value, grad=grads, value_fn=loss_fn)
-        p_opt = optax.apply_updates(p, upd)
-        y_newton = jnp.linalg.solve(model.w, b - jnp.linalg.solve(h, g) - model.b0)
-        p_newton = eqx.filter(eqx.tree_at(lambda mdl: mdl.y, model, y_newton), spec)
-        p = jax.tree_util.tree_map(lambda a, n: jnp.where(k < config.steps, a, n), p_opt, p_newton)
-        return (eqx.combine(p, static), new_state), value
+        value, grads = jax.value_and_grad(loss_fn)(params)
+        done = jnp.sum(grads.y**2) <= config.handoff * value
+        upd, new_state = opt.update(grads, state, params, value=value, grad=grads, value_fn=loss_fn)
+        keep = lambda old, new: jax.tree_util.tree_map(lambda a, c: jnp.where(done, a, c), old, new)  # noqa: E731
+        return k + 1, keep(params, optax.apply_updates(params, upd)), keep(state, new_state), done
 
-    n = config.steps + config.polish
-    init = opt.init(eqx.filter(model, spec))
-    (model, _), losses = jax.lax.scan(step, (model, init), jnp.arange(n))
-    b = problem.proj @ model.b
-    return b / jnp.linalg.norm(b), losses
+    def lbfgs_more(carry):
+        k, _, _, done = carry
+        return (k < config.steps) & ~done
+
+    carry = (jnp.asarray(0), params, opt.init(params), jnp.asarray(False))
+    _, params, _, _ = jax.lax.while_loop(lbfgs_more, lbfgs_step, carry)
+
+    def newton_step(carry):
+        k, b, _ = carry
+        m_star, _ = _tracked(_Coefficients(b).raw(problem), problem, config)
+        g, h = _newton_system(b, m_star, problem, problem, config)
+        direction = -jnp.linalg.solve(h, g)
+        value = _loss_terms(b, m_star, problem, config)[0]
+        trials = jax.vmap(lambda a: _loss_terms(unit(b + a * direction), m_star, problem, config)[0])(_BACKTRACK)
+        fits = trials <= value * (1 + _LOSS_ROUNDING)
+        new = unit(b + jnp.where(jnp.any(fits), jnp.asarray(_BACKTRACK)[jnp.argmax(fits)], 0.0) * direction)
+        return k + 1, new, jnp.linalg.norm(new - b)
+
+    def newton_more(carry):
+        k, b, size = carry
+        return (k < config.polish) & (size > 64 * jnp.finfo(b.dtype).eps)
+
+    b = unit(eqx.combine(params, static).b)
+    _, b, _ = jax.lax.while_loop(newton_more, newton_step, (jnp.asarray(0), b, jnp.asarray(jnp.inf)))
+    b = problem.proj @ b
+    return b / jnp.linalg.norm(b)
 
 
 def _implicit(b_star, m_star, problem: _Problem, config: FitConfig):
@@ -224,7 +253,7 @@ def _evaluate(b, problem: _Problem, config: FitConfig):
 def _fit_core(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitConfig):
     problem, b0, residual = _build_problem(base, extra, deg, config)
     sg_problem = jax.lax.stop_gradient(problem)
-    b1 = _refine(b0, problem, config)[0] if config.steps + config.polish > 0 else jax.lax.stop_gradient(b0)
+    b1 = _refine(b0, problem, config) if config.steps + config.polish > 0 else jax.lax.stop_gradient(b0)
     both = jax.lax.stop_gradient(jnp.stack([b0, b1]))
     (loss, mismatch, failures, mass, negative), m_star = jax.vmap(lambda b: _evaluate(b, sg_problem, config))(both)
     refined = jnp.isfinite(loss[1]) & (loss[1] <= loss[0]) & (failures[1] <= failures[0])

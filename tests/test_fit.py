@@ -15,7 +15,14 @@ import freedecomp_jax as fdj
 from freedecomp_jax import distributions as D
 from freedecomp_jax._curve import SpectralCurve
 from freedecomp_jax._fit import fit, fit_with_diagnostics
-from freedecomp_jax._fit_problem import _null_space_projector, zero_tolerance
+from freedecomp_jax._fit_problem import (
+    _build_problem,
+    _Coefficients,
+    _null_space_projector,
+    _spectrum_data,
+    zero_tolerance,
+)
+from freedecomp_jax._fit_refine import _loss_terms, _newton_system, _refine, _tracked
 from freedecomp_jax._stieltjes import PointGeometry, empirical_stieltjes, fit_points
 from freedecomp_jax.data import load_ntk
 
@@ -269,8 +276,42 @@ def test_vmap_equals_separate_fits_ragged_batch_included():
     weights = jnp.ones((4, 200)).at[3, 150:].set(0.0)
     batched = jax.vmap(lambda e, w: fit(e, (1, 2), weights=w))(eigs, weights)
     separate = jnp.stack([fit(e, (1, 2)).coeffs for e in spectra])
-    assert np.max(np.abs(batched.coeffs - separate)) <= 1e-8
+    assert np.max(np.abs(batched.coeffs - separate)) <= 1e-12  # each lane lands on its own minimiser
     assert np.array_equal(batched.n0, [200.0] * 3 + [150.0])
+
+
+def _refined(eigs, deg, config):
+    """The refinement's end point, its Newton step (gradient and Hessian of the loss there) and the losses at start and end."""
+    @jax.jit
+    def run(e):
+        data = _spectrum_data(e, jnp.ones_like(e), None, float(np.finfo(np.float64).eps), config)
+        problem, b0, _ = _build_problem(data, (), deg, config)
+        b = _refine(b0, problem, config)
+        m_start, _ = _tracked(_Coefficients(b0).raw(problem), problem, config)
+        m_end, _ = _tracked(_Coefficients(b).raw(problem), problem, config)
+        g, h = _newton_system(b, m_end, problem, problem, config)
+        losses = (_loss_terms(b0, m_start, problem, config)[0], _loss_terms(b, m_end, problem, config)[0])
+        return b, jnp.linalg.solve(h, g), losses
+
+    return run(jnp.asarray(eigs))
+
+
+def test_the_refinement_ends_at_a_stationary_point_below_its_start():
+    # the end point is the minimiser: the Newton step of the loss there (exact gradient and Hessian,
+    # tracked branch) is at the rounding level, and the loss (branch re-tracked) is below the start
+    eigs, _, deg = _law_sample("mp")
+    b, step, (start, end) = _refined(eigs, deg, fdj.FitConfig())
+    assert float(jnp.linalg.norm(step)) <= 1e-12 * float(jnp.linalg.norm(b))
+    assert float(end) < float(start)
+
+
+@pytest.mark.slow
+def test_the_refinement_lands_on_the_minimiser_whatever_the_path():
+    # L-BFGS handing over early or late, or Newton alone from the start: the same coefficients
+    eigs, _, deg = _law_sample("mp")
+    ends = [_refined(eigs, deg, cfg)[0] for cfg in (fdj.FitConfig(), fdj.FitConfig(handoff=1e-4), fdj.FitConfig(steps=0, polish=40))]
+    for b in ends[1:]:
+        assert float(jnp.max(jnp.abs(b - ends[0]))) <= 1e-12
 
 
 @pytest.mark.slow
