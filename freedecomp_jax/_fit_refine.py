@@ -146,9 +146,10 @@ _BACKTRACK = 0.5 ** np.arange(12)
 _LOSS_ROUNDING = 1e-10
 
 
-def _refine(b0, problem: _Problem, config: FitConfig):
+def _refine(b0, m_start, status_start, problem: _Problem, config: FitConfig):
     r"""Up to `config.steps` optax L-BFGS steps (zoom line search), then up to `config.polish` Newton
-    steps (no derivatives: see [`_implicit`][]).
+    steps, from `b0` with its tracked branch and status at the loss points (no derivatives: see
+    [`_implicit`][]). Returns the end point with its tracked branch and status there.
 
     The optimiser trains the leaf `y` of a [`_Whitened`][] module (split off by
     `eqx.partition`): coordinates in which the loss Hessian $H_0$ at the closed-form start is
@@ -157,13 +158,13 @@ def _refine(b0, problem: _Problem, config: FitConfig):
     hands over to Newton once it is below `config.handoff` times the loss (what is left to gain
     is then a vanishing fraction of the loss, Newton's to take quadratically). Newton steps
     backtrack (1, 1/2, ..., 1/2^11: the longest that does not raise the loss beyond its rounding)
-    and stop at the rounding level. Every iteration tracks the branch once; each phase is a `lax.while_loop`
-    that computes only its own step, and under `vmap` every lane stops on its own criterion, so
-    a batch computes what single calls do.
+    and stop at the rounding level. Each phase is a `lax.while_loop` that computes only its own
+    step and tracks the branch once per step, at the new point (the branch there is carried to
+    the next step, to the other phase and to the caller); under `vmap` every lane stops on its
+    own criterion, so a batch computes what single calls do.
     """
     problem = jax.lax.stop_gradient(problem)
     b0 = jax.lax.stop_gradient(b0)
-    m_start, _ = _tracked(_Coefficients(b0).raw(problem), problem, config)
     _, h_start = _newton_system(b0, m_start, problem, problem, config)
     model = _Whitened(jnp.zeros_like(b0), b0, _whitening(h_start))
     params, static = eqx.partition(model, eqx.tree_at(lambda mdl: mdl.y, jax.tree_util.tree_map(lambda _: False, model), replace=True))
@@ -172,45 +173,51 @@ def _refine(b0, problem: _Problem, config: FitConfig):
     def unit(b):
         return b / jnp.linalg.norm(b)
 
-    def lbfgs_step(carry):
-        k, params, state, _ = carry
-        m_star, _ = _tracked(_Coefficients(unit(eqx.combine(params, static).b)).raw(problem), problem, config)
+    def track(params):
+        return _tracked(_Coefficients(unit(eqx.combine(params, static).b)).raw(problem), problem, config)
 
+    def value_and_grad(params, m_star):
         def loss_fn(q):
             return _loss_terms(unit(eqx.combine(q, static).b), m_star, problem, config)[0]
 
         value, grads = jax.value_and_grad(loss_fn)(params)
-        done = jnp.sum(grads.y**2) <= config.handoff * value
-        upd, new_state = opt.update(grads, state, params, value=value, grad=grads, value_fn=loss_fn)
-        keep = lambda old, new: jax.tree_util.tree_map(lambda a, c: jnp.where(done, a, c), old, new)  # noqa: E731
-        return k + 1, keep(params, optax.apply_updates(params, upd)), keep(state, new_state), done
+        return value, grads, jnp.sum(grads.y**2) <= config.handoff * value, loss_fn
+
+    def lbfgs_step(carry):
+        k, params, state, m_star, _, value, grads, _ = carry
+        loss_fn = value_and_grad(params, m_star)[3]
+        upd, state = opt.update(grads, state, params, value=value, grad=grads, value_fn=loss_fn)
+        params = optax.apply_updates(params, upd)
+        m_star, status = track(params)
+        value, grads, done, _ = value_and_grad(params, m_star)
+        return k + 1, params, state, m_star, status, value, grads, done
 
     def lbfgs_more(carry):
-        k, _, _, done = carry
+        k, *_, done = carry
         return (k < config.steps) & ~done
 
-    carry = (jnp.asarray(0), params, opt.init(params), jnp.asarray(False))
-    _, params, _, _ = jax.lax.while_loop(lbfgs_more, lbfgs_step, carry)
+    carry = (jnp.asarray(0), params, opt.init(params), m_start, status_start) + value_and_grad(params, m_start)[:3]
+    _, params, _, m_star, status, _, _, _ = jax.lax.while_loop(lbfgs_more, lbfgs_step, carry)
 
     def newton_step(carry):
-        k, b, _ = carry
-        m_star, _ = _tracked(_Coefficients(b).raw(problem), problem, config)
+        k, b, m_star, _, _ = carry
         g, h = _newton_system(b, m_star, problem, problem, config)
         direction = -jnp.linalg.solve(h, g)
         value = _loss_terms(b, m_star, problem, config)[0]
         trials = jax.vmap(lambda a: _loss_terms(unit(b + a * direction), m_star, problem, config)[0])(_BACKTRACK)
         fits = trials <= value * (1 + _LOSS_ROUNDING)
         new = unit(b + jnp.where(jnp.any(fits), jnp.asarray(_BACKTRACK)[jnp.argmax(fits)], 0.0) * direction)
-        return k + 1, new, jnp.linalg.norm(new - b)
+        m_new, status = _tracked(_Coefficients(new).raw(problem), problem, config)
+        return k + 1, new, m_new, status, jnp.linalg.norm(new - b)
 
     def newton_more(carry):
-        k, b, size = carry
+        k, b, *_, size = carry
         return (k < config.polish) & (size > 64 * jnp.finfo(b.dtype).eps)
 
-    b = unit(eqx.combine(params, static).b)
-    _, b, _ = jax.lax.while_loop(newton_more, newton_step, (jnp.asarray(0), b, jnp.asarray(jnp.inf)))
-    b = problem.proj @ b
-    return b / jnp.linalg.norm(b)
+    carry = (jnp.asarray(0), unit(eqx.combine(params, static).b), m_star, status, jnp.asarray(jnp.inf))
+    _, b, m_star, status, _ = jax.lax.while_loop(newton_more, newton_step, carry)
+    b = problem.proj @ b  # the constraints to rounding (the gauge term kept b in their null space)
+    return b / jnp.linalg.norm(b), m_star, status
 
 
 def _implicit(b_star, m_star, problem: _Problem, config: FitConfig):
@@ -230,13 +237,11 @@ def _sign_fixed(c):
     return c * jnp.sign(flat[jnp.argmax(jnp.abs(flat))])
 
 
-def _evaluate(b, problem: _Problem, config: FitConfig):
-    """Loss, diagnostics and the tracked branch at the loss points of the curve b (one tracker call)."""
+def _evaluate(b, m_star, status, problem: _Problem, config: FitConfig):
+    """Loss and diagnostics of the curve b, given its tracked branch and status at the loss points
+    (the check grid is tracked here)."""
     c = _Coefficients(b).raw(problem)
-    pts = jnp.concatenate([_branch_points(problem), problem.check + 0j])
-    m_all, status = stieltjes_branch(c, pts, config.tracker)
-    n_loss = pts.shape[0] - problem.check.shape[0]
-    m_star, m0 = m_all[:n_loss], m_all[n_loss:]
+    m0, status0 = stieltjes_branch(c, problem.check + 0j, config.tracker)
     loss, _ = _loss_terms(b, m_star, problem, config)
     n = problem.z.shape[0]
     rel = jnp.abs(m_star[:n] - problem.m) ** 2 / jnp.abs(problem.m) ** 2
@@ -245,20 +250,26 @@ def _evaluate(b, problem: _Problem, config: FitConfig):
     # the atom at 0 is the one the curve was built to carry (a missing pole shows up as missing mass)
     mass = jnp.sum(jnp.maximum(im, 0.0) * problem.check_dx) + problem.w0
     negative = jnp.sum(jnp.maximum(-im, 0.0) * problem.check_dx)
-    counted = jnp.concatenate([problem.pw > 0, jnp.ones(pts.shape[0] - n, dtype=bool)])
-    failures = jnp.sum(counted & (status != 0))
-    return (loss, mismatch, failures, mass, negative), m_star
+    counted = jnp.concatenate([problem.pw > 0, jnp.ones(status.shape[0] - n, dtype=bool)])
+    failures = jnp.sum(counted & (status != 0)) + jnp.sum(status0 != 0)
+    return loss, mismatch, failures, mass, negative
 
 
 def _fit_core(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitConfig):
     problem, b0, residual = _build_problem(base, extra, deg, config)
     sg_problem = jax.lax.stop_gradient(problem)
-    b1 = _refine(b0, problem, config) if config.steps + config.polish > 0 else jax.lax.stop_gradient(b0)
+    b0_sg = jax.lax.stop_gradient(b0)
+    m0, status0 = _tracked(_Coefficients(b0_sg).raw(sg_problem), sg_problem, config)
+    if config.steps + config.polish > 0:
+        b1, m1, status1 = _refine(b0, m0, status0, problem, config)
+    else:
+        b1, m1, status1 = b0_sg, m0, status0
     both = jax.lax.stop_gradient(jnp.stack([b0, b1]))
-    (loss, mismatch, failures, mass, negative), m_star = jax.vmap(lambda b: _evaluate(b, sg_problem, config))(both)
+    stacked = (jnp.stack([m0, m1]), jnp.stack([status0, status1]))
+    loss, mismatch, failures, mass, negative = jax.vmap(lambda b, m, st: _evaluate(b, m, st, sg_problem, config))(both, *stacked)
     refined = jnp.isfinite(loss[1]) & (loss[1] <= loss[0]) & (failures[1] <= failures[0])
     if config.steps + config.polish > 0:
-        b = jnp.where(refined, _implicit(b1, m_star[1], problem, config), b0)
+        b = jnp.where(refined, _implicit(b1, m1, problem, config), b0)
     else:
         b = b0
     pick = jnp.where(refined, 1, 0)

@@ -286,9 +286,9 @@ def _refined(eigs, deg, config):
     def run(e):
         data = _spectrum_data(e, jnp.ones_like(e), None, float(np.finfo(np.float64).eps), config)
         problem, b0, _ = _build_problem(data, (), deg, config)
-        b = _refine(b0, problem, config)
-        m_start, _ = _tracked(_Coefficients(b0).raw(problem), problem, config)
-        m_end, _ = _tracked(_Coefficients(b).raw(problem), problem, config)
+        m_start, status = _tracked(_Coefficients(b0).raw(problem), problem, config)
+        b, _, _ = _refine(b0, m_start, status, problem, config)
+        m_end, _ = _tracked(_Coefficients(b).raw(problem), problem, config)  # tracked afresh
         g, h = _newton_system(b, m_end, problem, problem, config)
         losses = (_loss_terms(b0, m_start, problem, config)[0], _loss_terms(b, m_end, problem, config)[0])
         return b, jnp.linalg.solve(h, g), losses
