@@ -176,27 +176,29 @@ def _refine(b0, m_start, status_start, problem: _Problem, config: FitConfig):
     def track(params):
         return _tracked(_Coefficients(unit(eqx.combine(params, static).b)).raw(problem), problem, config)
 
-    def value_and_grad(params, m_star):
+    def loss_at(m_star):
         def loss_fn(q):
             return _loss_terms(unit(eqx.combine(q, static).b), m_star, problem, config)[0]
 
-        value, grads = jax.value_and_grad(loss_fn)(params)
-        return value, grads, jnp.sum(grads.y**2) <= config.handoff * value, loss_fn
+        return loss_fn
+
+    def measured(params, m_star):
+        """Loss, gradient (whitened) and whether L-BFGS hands over."""
+        value, grads = jax.value_and_grad(loss_at(m_star))(params)
+        return value, grads, jnp.sum(grads.y**2) <= config.handoff * value
 
     def lbfgs_step(carry):
         k, params, state, m_star, _, value, grads, _ = carry
-        loss_fn = value_and_grad(params, m_star)[3]
-        upd, state = opt.update(grads, state, params, value=value, grad=grads, value_fn=loss_fn)
+        upd, state = opt.update(grads, state, params, value=value, grad=grads, value_fn=loss_at(m_star))
         params = optax.apply_updates(params, upd)
         m_star, status = track(params)
-        value, grads, done, _ = value_and_grad(params, m_star)
-        return k + 1, params, state, m_star, status, value, grads, done
+        return (k + 1, params, state, m_star, status) + measured(params, m_star)
 
     def lbfgs_more(carry):
         k, *_, done = carry
         return (k < config.steps) & ~done
 
-    carry = (jnp.asarray(0), params, opt.init(params), m_start, status_start) + value_and_grad(params, m_start)[:3]
+    carry = (jnp.asarray(0), params, opt.init(params), m_start, status_start) + measured(params, m_start)
     _, params, _, m_star, status, _, _, _ = jax.lax.while_loop(lbfgs_more, lbfgs_step, carry)
 
     def newton_step(carry):
