@@ -20,7 +20,7 @@ tracker now runs on the evolved curve only).
 
 Stages of `fit` (fixed degrees): the empirical Stieltjes transform at the fit points,
 the closed-form start (SVD), the L-BFGS/Newton refinement (each step re-tracks the branch),
-and the evaluation of start and result (tracker at every loss point).
+and the evaluation of the result (tracker on the check grid; the start's too only where the result is not clearly kept).
 
     python benchmarks/profile_pipeline.py                  # MP 1000 eigenvalues, deg (1, 2)
     python benchmarks/profile_pipeline.py --ntk --deg 2,2  # the NTK, 1024 -> 50056
@@ -86,9 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     refine = eqx_jit(lambda b0, m0, s0, problem: FR._refine(b0, m0, s0, problem, config))
     stage(f"refinement (at most {config.steps} L-BFGS + {config.polish} Newton steps)", lambda: refine(b0, m0, s0, problem), "fit")
     b1, m1, s1 = refine(b0, m0, s0, problem)
-    evaluate = eqx_jit(lambda bs, ms, ss, problem: jax.vmap(lambda bb, mm, st: FR._evaluate(bb, mm, st, problem, config))(bs, ms, ss))
-    both = (jnp.stack([b0, b1]), jnp.stack([m0, m1]), jnp.stack([s0, s1]))
-    stage("evaluation of start and result (tracker on the check grid)", lambda: evaluate(*both, problem), "fit")
+    evaluate = eqx_jit(lambda b, problem: FR._on_check_grid(b, problem, config))
+    stage("evaluation of the result (tracker on the check grid; the start's only if the result is not clearly better)", lambda: evaluate(b1, problem), "fit")
     stage("fit total (fdj.fit)", lambda: fdj.fit(eigs, deg=deg, n0=m), "fit")
     curve = fdj.fit(eigs, deg=deg, n0=m)
 

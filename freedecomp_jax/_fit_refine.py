@@ -239,22 +239,50 @@ def _sign_fixed(c):
     return c * jnp.sign(flat[jnp.argmax(jnp.abs(flat))])
 
 
-def _evaluate(b, m_star, status, problem: _Problem, config: FitConfig):
-    """Loss and diagnostics of the curve b, given its tracked branch and status at the loss points
-    (the check grid is tracked here)."""
-    c = _Coefficients(b).raw(problem)
-    m0, status0 = stieltjes_branch(c, problem.check + 0j, config.tracker)
+def _on_points(b, m_star, status, problem: _Problem, config: FitConfig):
+    """Loss, relative RMS mismatch and branch failures of the curve b at the loss points, given its
+    tracked branch and status there."""
     loss, _ = _loss_terms(b, m_star, problem, config)
     n = problem.z.shape[0]
     rel = jnp.abs(m_star[:n] - problem.m) ** 2 / jnp.abs(problem.m) ** 2
     mismatch = jnp.sqrt(jnp.sum(problem.pw * rel) / jnp.sum(problem.pw))
+    counted = jnp.concatenate([problem.pw > 0, jnp.ones(status.shape[0] - n, dtype=bool)])
+    return loss, mismatch, jnp.sum(counted & (status != 0))
+
+
+def _on_check_grid(b, problem: _Problem, config: FitConfig):
+    """Branch failures, mass and negative mass of the curve b on the check grid (tracked here)."""
+    c = _Coefficients(b).raw(problem)
+    m0, status0 = stieltjes_branch(c, problem.check + 0j, config.tracker)
     im = jnp.imag(m0) / jnp.pi
     # the atom at 0 is the one the curve was built to carry (a missing pole shows up as missing mass)
     mass = jnp.sum(jnp.maximum(im, 0.0) * problem.check_dx) + problem.w0
     negative = jnp.sum(jnp.maximum(-im, 0.0) * problem.check_dx)
-    counted = jnp.concatenate([problem.pw > 0, jnp.ones(status.shape[0] - n, dtype=bool)])
-    failures = jnp.sum(counted & (status != 0)) + jnp.sum(status0 != 0)
-    return loss, mismatch, failures, mass, negative
+    return jnp.sum(status0 != 0), mass, negative
+
+
+def _check_grids(ends, points, lower, problem: _Problem, config: FitConfig):
+    """`_on_check_grid` of the result `ends[1]` and, only if the choice between them or the diagnostics
+    of the start need it, of the start `ends[0]` (a `lax.while_loop` over the two curves, so a batch
+    tracks the start's check grid only if some lane needs it; a batched `lax.cond` would run it in
+    every lane). The refinement is kept if it lowers the loss (`lower`) without new branch failures
+    (loss `points` and check grid): settled from the result's figures alone when its failures are
+    no more than the start's at the loss points. Returns (failures, mass, negative mass), each
+    `(start, result)`."""
+
+    def more(state):
+        k, (failures, _, _) = state
+        settled = lower & (points[1] + failures[1] <= points[0])
+        return (k == 0) | ((k == 1) & ~settled)
+
+    def evaluate(state):
+        k, figures = state
+        i = 1 - k  # the result first
+        return k + 1, tuple(f.at[i].set(v) for f, v in zip(figures, _on_check_grid(ends[i], problem, config)))
+
+    dtype = ends.dtype
+    init = (jnp.asarray(0), (jnp.zeros(2, points.dtype), jnp.zeros(2, dtype), jnp.zeros(2, dtype)))
+    return jax.lax.while_loop(more, evaluate, init)[1]
 
 
 def _fit_core(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitConfig):
@@ -266,27 +294,31 @@ def _fit_core(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitCo
         b1, m1, status1 = _refine(b0, m0, status0, problem, config)
     else:
         b1, m1, status1 = b0_sg, m0, status0
-    both = jax.lax.stop_gradient(jnp.stack([b0, b1]))
-    stacked = (jnp.stack([m0, m1]), jnp.stack([status0, status1]))
-    loss, mismatch, failures, mass, negative = jax.vmap(lambda b, m, st: _evaluate(b, m, st, sg_problem, config))(both, *stacked)
-    refined = jnp.isfinite(loss[1]) & (loss[1] <= loss[0]) & (failures[1] <= failures[0])
+    b1 = jax.lax.stop_gradient(b1)
+    loss0, mismatch0, points0 = _on_points(b0_sg, m0, status0, sg_problem, config)
+    loss1, mismatch1, points1 = _on_points(b1, m1, status1, sg_problem, config)
+    lower = jnp.isfinite(loss1) & (loss1 <= loss0)
+    points = jnp.stack([points0, points1])
+    grid, mass, negative = _check_grids(jnp.stack([b0_sg, b1]), points, lower, sg_problem, config)
+    failures = points + grid
+    refined = lower & (failures[1] <= failures[0])
     if config.steps + config.polish > 0:
         b = jnp.where(refined, _implicit(b1, m1, problem, config), b0)
     else:
         b = b0
-    pick = jnp.where(refined, 1, 0)
     c = _Coefficients(b).raw(problem)
     c = _sign_fixed(c / jnp.linalg.norm(c))
+    pick = jnp.where(refined, 1, 0)
     diag = FitDiagnostics(
         deg=deg,
         log=base.log,
         atom_weight=base.w0,
         zero_tolerance=base.tol0,
         residual=residual,
-        mismatch_start=mismatch[0],
-        mismatch=mismatch[pick],
-        loss_start=loss[0],
-        loss=loss[pick],
+        mismatch_start=mismatch0,
+        mismatch=jnp.stack([mismatch0, mismatch1])[pick],
+        loss_start=loss0,
+        loss=jnp.stack([loss0, loss1])[pick],
         refined=refined,
         branch_failures=failures[pick],
         mass=mass[pick],

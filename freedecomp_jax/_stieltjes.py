@@ -22,6 +22,7 @@ metric of $\ln z$) get weight zero rather than being dropped, which keeps shapes
 """
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -80,8 +81,19 @@ def empirical_stieltjes(
     eigs = jnp.asarray(eigs, dtype=jnp.float64)
     z = jnp.asarray(z, dtype=jnp.complex128)
     w = jnp.ones_like(eigs) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
-    terms = w / (eigs - z[..., None])
-    return jnp.sum(terms, axis=-1) / jnp.sum(w)
+    x, y = jnp.real(z).reshape(-1), jnp.imag(z).reshape(-1)
+
+    # 1/(lambda - z) = (dx + i y)/(dx^2 + y^2), dx = lambda - x: one pass over the eigenvalues,
+    # vectorised over the points (on the CPU an order of magnitude faster than a sum over an (N, m)
+    # array of complex quotients, whose reduction runs along the short axis under vmap)
+    def add(acc, term):
+        lam, wk = term
+        dx = lam - x
+        r = wk / (dx * dx + y * y)
+        return (acc[0] + r * dx, acc[1] + r), None
+
+    (re, im), _ = jax.lax.scan(add, (jnp.zeros_like(x), jnp.zeros_like(x)), (eigs, w), unroll=8)
+    return ((re + 1j * y * im) / jnp.sum(w)).reshape(z.shape)
 
 
 def spectrum_interval(

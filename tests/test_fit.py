@@ -93,6 +93,15 @@ def test_empirical_stieltjes_closed_form_and_padding():
     assert np.allclose(empirical_stieltjes(padded, z, jnp.array([1.0, 1, 1, 0, 0])), expected, rtol=1e-14)
     doubled = empirical_stieltjes(eigs, z, jnp.array([2.0, 1.0, 1.0]))
     assert np.allclose(doubled, (2 / (-1 - z) + 1 / (0.5 - z) + 1 / (2 - z)) / 4, rtol=1e-14)
+    # any shape of z, the lower half plane and real points away from the eigenvalues
+    grid = jnp.array([[1j, -1j], [3.0 + 0j, -0.25 + 0j]])
+    want = np.mean(1.0 / (np.asarray(eigs)[None, None, :] - np.asarray(grid)[..., None]), axis=-1)
+    assert np.allclose(empirical_stieltjes(eigs, grid), want, rtol=1e-14)
+    # a thousand eigenvalues spanning six decades, against a long-double sum
+    lam = np.random.default_rng(0).lognormal(0.0, 3.0, 1000)
+    pts = np.array([1e-3 + 1e-4j, 1.0 + 0.01j, 50.0 + 5j, -2.0 + 1e-3j])
+    exact = [np.sum(1.0 / (lam.astype(np.clongdouble) - np.clongdouble(p))) / 1000 for p in pts]
+    assert np.allclose(empirical_stieltjes(jnp.asarray(lam), jnp.asarray(pts)), np.asarray(exact, dtype=complex), rtol=1e-13)
     # derivative in the eigenvalues: d/d lambda_k = -w_k / (lambda_k - z)^2 / sum w
     g = jax.grad(lambda e: jnp.real(empirical_stieltjes(e, z[0])))(eigs)
     assert np.allclose(g, np.real(-1.0 / (np.asarray(eigs) - complex(z[0])) ** 2) / 3, rtol=1e-12)
