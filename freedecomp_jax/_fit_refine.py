@@ -146,6 +146,22 @@ _BACKTRACK = 0.5 ** np.arange(12)
 _LOSS_ROUNDING = 1e-10
 
 
+_ROUNDING = 64 * float(np.finfo(np.float64).eps)  # a Newton step this small (unit-norm coefficients) is converged
+
+
+def _when(needed, fn, arg, default):
+    """`fn(arg)` if `needed`, else `default`; `fn` runs only if needed (under `vmap`: in some lane).
+    A `lax.while_loop` of at most one pass (a batched `lax.cond` runs both branches in every lane),
+    whose input is tied to its counter (`+ 0.0 * k`, which XLA does not fold for floats): XLA
+    hoists loop-invariant work out of a loop, where it would run unconditionally."""
+
+    def once(state):
+        k, _ = state
+        return k + 1, fn(arg + 0.0 * k)
+
+    return jax.lax.while_loop(lambda state: needed & (state[0] == 0), once, (jnp.asarray(0), default))[1]
+
+
 def _refine(b0, m_start, status_start, problem: _Problem, config: FitConfig):
     r"""Up to `config.steps` optax L-BFGS steps (zoom line search), then up to `config.polish` Newton
     steps, from `b0` with its tracked branch and status at the loss points (no derivatives: see
@@ -160,8 +176,9 @@ def _refine(b0, m_start, status_start, problem: _Problem, config: FitConfig):
     backtrack (1, 1/2, ..., 1/2^11: the longest that does not raise the loss beyond its rounding)
     and stop at the rounding level. Each phase is a `lax.while_loop` that computes only its own
     step and tracks the branch once per step, at the new point (the branch there is carried to
-    the next step, to the other phase and to the caller); under `vmap` every lane stops on its
-    own criterion, so a batch computes what single calls do.
+    the next step, to the other phase and to the caller), except after a Newton step at the
+    rounding level, which ends the loop on the branch already tracked; under `vmap` every lane
+    stops on its own criterion, so a batch computes what single calls do.
     """
     problem = jax.lax.stop_gradient(problem)
     b0 = jax.lax.stop_gradient(b0)
@@ -202,19 +219,21 @@ def _refine(b0, m_start, status_start, problem: _Problem, config: FitConfig):
     _, params, _, m_star, status, _, _, _ = jax.lax.while_loop(lbfgs_more, lbfgs_step, carry)
 
     def newton_step(carry):
-        k, b, m_star, _, _ = carry
+        k, b, m_star, status, _ = carry
         g, h = _newton_system(b, m_star, problem, problem, config)
         direction = -jnp.linalg.solve(h, g)
         value = _loss_terms(b, m_star, problem, config)[0]
         trials = jax.vmap(lambda a: _loss_terms(unit(b + a * direction), m_star, problem, config)[0])(_BACKTRACK)
         fits = trials <= value * (1 + _LOSS_ROUNDING)
         new = unit(b + jnp.where(jnp.any(fits), jnp.asarray(_BACKTRACK)[jnp.argmax(fits)], 0.0) * direction)
-        m_new, status = _tracked(_Coefficients(new).raw(problem), problem, config)
-        return k + 1, new, m_new, status, jnp.linalg.norm(new - b)
+        size = jnp.linalg.norm(new - b)
+        # a step at the rounding level ends the loop and leaves the branch where it was tracked
+        m_new, status = _when(size > _ROUNDING, lambda bb: _tracked(_Coefficients(bb).raw(problem), problem, config), new, (m_star, status))
+        return k + 1, new, m_new, status, size
 
     def newton_more(carry):
         k, b, *_, size = carry
-        return (k < config.polish) & (size > 64 * jnp.finfo(b.dtype).eps)
+        return (k < config.polish) & (size > _ROUNDING)
 
     carry = (jnp.asarray(0), unit(eqx.combine(params, static).b), m_star, status, jnp.asarray(jnp.inf))
     _, b, m_star, status, _ = jax.lax.while_loop(newton_more, newton_step, carry)
