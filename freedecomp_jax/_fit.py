@@ -94,7 +94,7 @@ class CurveCandidate:
 
 def candidate_scores(inputs: _Inputs, log: bool | None, config: FitConfig) -> list[tuple[tuple[int, int], float, bool]]:
     """`(deg, score, eligible)` for every candidate of automatic degrees, simplest first (fewest
-    sheets deg_m, then deg_z): the closed-form fit's score at the fit points and, when there are
+    branch points deg_z (deg_m - 1), then fewest sheets deg_m; see fit_with_diagnostics): the closed-form fit's score at the fit points and, when there are
     nested smaller spectra, its error predicting them; eligible when both are within
     `plateau_factor` of the median over all candidates."""
     b = inputs.base
@@ -105,7 +105,7 @@ def candidate_scores(inputs: _Inputs, log: bool | None, config: FitConfig) -> li
     count = int(np.sum(np.asarray(b.weights) > 0))
     degrees = sorted(
         ((L, K) for L in range(1, config.max_deg_z + 1) for K in range(2, config.max_deg_m + 1) if 4 * (L + 1) * (K + 1) <= count),
-        key=lambda d: (d[1], d[0]),
+        key=lambda d: (d[0] * (d[1] - 1), d[1]),  # branch points, then sheets (fit_with_diagnostics)
     )
     both = np.array([[float(v) for v in _scores(base, validation, deg, config)] for deg in degrees])
     eligible = np.all(both <= config.plateau_factor * np.median(both, axis=0), axis=1)
@@ -179,10 +179,14 @@ def fit_with_diagnostics(
 
     **Automatic degrees** (`deg=None`, plain Python, not jit-able). Candidates $(L, K)$,
     $1 \le L \le$ `max_deg_z`, $2 \le K \le$ `max_deg_m`, with at least
-    $4(L+1)(K+1)$ eigenvalues, fewest sheets first (by $K$, then by $L$): every extra sheet
-    is a root of $P(z, \cdot)$ that decompression can bring into play (a pole born as an
-    atom, a sheet the flow crosses onto), so among curves that describe the data equally
-    well the one with the fewest sheets extrapolates most safely. Each gets a
+    $4(L+1)(K+1)$ eigenvalues, fewest branch points first (by $L(K-1)$, then by $K$): the
+    physical sheet meets the other $K - 1$ roots of $P(z, \cdot)$ only at the zeros of the
+    discriminant of $P$ in $m$, a polynomial of degree at most $2L(K-1)$ in $z$, and only
+    there can decompression carry the branch onto another sheet; so among curves that
+    describe the data equally well the one with the fewest branch points extrapolates most
+    safely, and of those the one with the fewest sheets. (Curves linear in $z$, whose
+    inverse $z(m)$ is rational, the free Lévy–Khintchine laws of finitely many jumps, have
+    the fewest for their sheets: (1, 4) comes before (2, 3).) Each gets a
     closed-form fit at the input's size and a score: the relative mismatch between the
     curve and the data at the fit points. With nested spectra available (a matrix input,
     whose random nested principal submatrices of sizes $m/2$, $m/4$ are diagonalised, or

@@ -14,7 +14,7 @@ of smallest **validated extrapolation error** is returned (`_validate.py`: refit
 of sizes $m/4$ and $m/2$, decompressed to $m$, scored against the $m$ observed eigenvalues) when the
 input is a matrix, and for the Gram models (from free compressions when only eigenvalues are given);
 otherwise, and between candidates that cannot be validated, the first in the tier's order (fewest
-sheets first). Free compressions do not rank curves of eigenvalues alone: on the NTK they prefer
+branch points first, see `fit_with_diagnostics`). Free compressions do not rank curves of eigenvalues alone: on the NTK they prefer
 (1, 3) to (2, 2), which predicts every larger true size better (docs/method.md, "Validated
 extrapolation"). A candidate that passes alone is not validated unless the report is asked for. The report
 (`return_report=True`) lists every candidate with its figures and why it was chosen or passed over,
@@ -405,7 +405,7 @@ def predict(
 
     Candidates are tried in tiers (see the module docstring of `_select.py`); a prediction passes
     its check with no failed grid point, unit mass and the exact moments at size $n$ within 1e-2,
-    and among the candidates of a tier that pass, the first (fewest sheets first), or, for a
+    and among the candidates of a tier that pass, the first (fewest branch points first), or, for a
     matrix input, the one that best predicts the observed spectrum from its own random
     submatrices of sizes $m/4$ and $m/2$ (validated extrapolation, docs/method.md) is returned. Isolated outliers (at most $\sqrt m$ eigenvalues farther from
     the rest than the rest is wide) are set aside from the fit of a curve of the given degrees (with
