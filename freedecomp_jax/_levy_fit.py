@@ -4,9 +4,22 @@ r"""Fitting a [`LevyKhintchine`][] law: one non-negative least-squares problem (
 $z + 1/m = a - s\,m + \sum_k r_k x_k/(1 + x_k m)$ is *linear* in $(a, s, r)$, so with $m$ replaced by
 the empirical transform at points $z = x(1 + ih)$ (log grid in $|x|$, heights $h$ relative to $|x|$
 so every decade is sampled at its own scale) the fit is one NNLS problem (each row divided by
-$|z|$), plus a heavily weighted row for the exact mean $a + \sum_k r_k x_k$. Jumps sit on a fixed
-number of log-spaced sizes spanning the data a decade beyond each end (both signs for an
-indefinite spectrum; a positive semi-definite one has $a = s = 0$).
+$|z|$), plus heavily weighted rows for the exact mean $\kappa_1 = a + \sum_k r_k x_k$ and variance
+$\kappa_2 = s + \sum_k r_k x_k^2$ of the eigenvalues. Jumps sit on a fixed number of log-spaced sizes
+from a decade below the smallest non-zero eigenvalue to the largest (both signs for an indefinite
+spectrum; a positive semi-definite one has $a = s = 0$, and its smallest jump is also below
+$\kappa_2/\kappa_1$, since $\kappa_2 = \sum_kr_kx_k^2 \ge \kappa_1\min_kx_k$).
+
+**Why the variance row**: the Stieltjes transform on the data's range barely sees a jump far from
+it with a small rate, yet that jump carries $r_kx_k^2$ of variance, which free decompression
+multiplies by $\tau$ ($\kappa_j \to \tau^{j-1}\kappa_j$). Without the row a fit to two bulks had
+100x the data's variance. **Why no jump above the data**: a compound free Poisson part's support
+ends above its jump, so a jump above the largest eigenvalue carries mass the data do not show, at
+a rate below $1/n_0$ that the fit's points cannot see ($r_kx_k/(1 + x_km) \approx r_k/m$ there);
+given the variance row, a fit to an RBF Gram matrix put variance on such a jump, which the grid at
+$n$ then missed. **Why no drift for a positive semi-definite law**: what looks like one at $n_0$
+is a population of small jumps at a high total rate (eigenvalues below the data), which
+decompression spreads out; a fitted drift would not move.
 
 **The total rate is not identified by the data**: the fit's residual stays on a plateau over a
 wide range of total rates $R = \sum_k r_k$. The rule is *no atom births unless the data insist*:
@@ -48,7 +61,7 @@ class LevyConfig(eqx.Module):
     r"""How [`fit_levy`][] fits (every scale relative to the data).
 
     - `n_jumps`: jump sizes per sign, log-spaced from `pad` decades below the smallest non-zero
-      $|\lambda|$ to `pad` decades above the largest.
+      $|\lambda|$ to the largest (none above: `_jump_grid`).
     - `n_points`: fit points per height (log-spaced in $|x|$ from `pad` decades below the
       smallest non-zero $|\lambda|$ to the largest), at heights `heights` $\times|x|$.
     - `rate_steps`, `rate_tolerance`: the total-rate ladder $R^*2^j$, $j \le$ `rate_steps`, and
@@ -76,8 +89,10 @@ def _zero_snap(lam, weights):
     return jnp.where(jnp.abs(lam) <= tol, 0.0, lam)
 
 
-def _design(lam, weights, jumps, signed: bool, config: LevyConfig):
-    """Rows of the linear fit (real and imaginary parts), their right-hand side, and the mean row."""
+def _design(lam, weights, jumps, signed: bool, drift: bool, config: LevyConfig):
+    """Rows of the linear fit (real and imaginary parts) and their right-hand side; the rows of the
+    exact mean and variance and their values. Columns: the drift (if `drift`), the semicircle (if
+    `signed`), then the jumps."""
     w = weights / jnp.sum(weights)
     nz = (lam != 0) & (weights > 0)
     lo = jnp.min(jnp.where(nz, jnp.abs(lam), jnp.inf))
@@ -89,8 +104,8 @@ def _design(lam, weights, jumps, signed: bool, config: LevyConfig):
     Z = jnp.concatenate([xs + 1j * h * jnp.abs(xs) for h in config.heights])
     M = jnp.sum(w / (lam - Z[:, None]), axis=1)
     A = jumps / (1 + jumps * M[:, None])
-    if signed:  # drift and semicircle columns
-        A = jnp.concatenate([jnp.ones_like(M)[:, None], -M[:, None], A], axis=1)
+    head = ([jnp.ones_like(M)] if drift else []) + ([-M] if signed else [])
+    A = jnp.concatenate([jnp.stack(head, axis=1), A], axis=1) if head else A
     A = A / jnp.abs(Z)[:, None]
     b = (Z + 1 / M) / jnp.abs(Z)
     A = jnp.concatenate([A.real, A.imag])
@@ -98,14 +113,25 @@ def _design(lam, weights, jumps, signed: bool, config: LevyConfig):
     norm = jnp.sqrt(b.shape[0])
     mean = jnp.sum(w * lam)
     scale = jnp.sum(w * jnp.abs(lam))
-    mrow = jnp.concatenate([jnp.array([1.0, 0.0]), jumps]) if signed else jumps
-    return A / norm, b / norm, mrow / scale, mean / scale
+    var = jnp.sum(w * (lam - mean) ** 2)
+    mrow = jnp.concatenate([jnp.array([1.0] * drift + [0.0] * signed), jumps])
+    vrow = jnp.concatenate([jnp.array([0.0] * drift + [1.0] * signed), jumps**2])
+    rows = jnp.stack([mrow / scale, vrow / var])
+    return A / norm, b / norm, rows, jnp.stack([mean / scale, 1.0])
 
 
-def _jump_grid(lam, weights, n_jumps: int, pad: float, signed: bool, pad_below: float | None = None):
+def _jump_grid(lam, weights, n_jumps: int, pad: float, signed: bool):
+    r"""Jump sizes, log-spaced from `pad` decades below the smallest non-zero |eigenvalue| (for a
+    positive semi-definite spectrum, also below its $\kappa_2/\kappa_1$, so that jumps can carry its
+    mean and variance) to the largest, none beyond it (module docstring)."""
     nz = (lam != 0) & (weights > 0)
-    lo = jnp.min(jnp.where(nz, jnp.abs(lam), jnp.inf)) * 10.0 ** -(pad if pad_below is None else pad_below)
-    hi = jnp.max(jnp.where(weights > 0, jnp.abs(lam), 0.0)) * 10.0**pad
+    lo = jnp.min(jnp.where(nz, jnp.abs(lam), jnp.inf))
+    if not signed:
+        w = weights / jnp.sum(weights)
+        mean = jnp.sum(w * lam)
+        lo = jnp.minimum(lo, jnp.sum(w * (lam - mean) ** 2) / mean)
+    lo = lo * 10.0**-pad
+    hi = jnp.max(jnp.where(weights > 0, jnp.abs(lam), 0.0))
     pos = jnp.exp(jnp.linspace(jnp.log(lo), jnp.log(hi), n_jumps))
     return jnp.concatenate([-pos[::-1], pos]) if signed else pos
 
@@ -157,23 +183,26 @@ class ImposedRate(AbstractUnseen):
         return jnp.zeros(0), jnp.zeros(0)
 
 
+EXACT = 1e3  # weight of the rows of the exact mean and variance: their error is O(1/EXACT^2) of the fit's residual (Lawson and Hanson's weighting method)
+
+
 @eqx.filter_jit
 def _fit_levy(lam, weights, n0, signed: bool, config: LevyConfig, rank=None, unseen: AbstractUnseen | None = None):
     lam = _zero_snap(lam, weights)
-    jumps = _jump_grid(lam, weights, config.n_jumps, config.pad, signed, None if rank is None else 0.0)
+    jumps = _jump_grid(lam, weights, config.n_jumps, config.pad if rank is None else 0.0, signed)
     if rank is not None:
         assert unseen is not None
         return _fit_ranked(lam, weights, n0, jumps, config, rank, unseen)
-    A, b, mrow, mval = _design(lam, weights, jumps, signed, config)
-    big = 1e2  # weight of the exact mean (and of the imposed total rate)
+    A, b, mrows, mvals = _design(lam, weights, jumps, signed, signed, config)
+    big = 1e2  # weight of the imposed total rate
     K = jumps.shape[0]
-    head = 2 if signed else 0
+    head = 0
     if signed:  # drift a = a+ - a-, both >= 0
         A = jnp.concatenate([A[:, :1], -A[:, :1], A[:, 1:]], axis=1)
-        mrow = jnp.concatenate([mrow[:1], -mrow[:1], mrow[1:]])
+        mrows = jnp.concatenate([mrows[:, :1], -mrows[:, :1], mrows[:, 1:]], axis=1)
         head = 3
-    A_all = jnp.concatenate([A, big * mrow[None, :]])
-    b_all = jnp.concatenate([b, big * mval[None]])
+    A_all = jnp.concatenate([A, EXACT * mrows])
+    b_all = jnp.concatenate([b, EXACT * mvals])
     # column scaling keeps the active-set least squares well conditioned
     cs = jnp.linalg.norm(A_all, axis=0)
     cs = jnp.where(cs > 0, cs, 1.0)
@@ -205,11 +234,11 @@ def _fit_ranked(lam, weights, n0, jumps, config: LevyConfig, rank, unseen: Abstr
     """The fit with a known rank (module docstring): the unseen part fixed or the total rate imposed."""
     tail_x, tail_r = unseen.tail(lam, weights, n0, rank)
     all_jumps = jnp.concatenate([tail_x, jumps])
-    A, b, mrow, mval = _design(lam, weights, all_jumps, False, config)
+    A, b, mrows, mvals = _design(lam, weights, all_jumps, False, False, config)
     big = 1e2
     T, K = tail_x.shape[0], jumps.shape[0]
-    A_all = jnp.concatenate([A, big * mrow[None, :]])
-    b_all = jnp.concatenate([b, big * mval[None]]) - A_all[:, :T] @ tail_r
+    A_all = jnp.concatenate([A, EXACT * mrows])
+    b_all = jnp.concatenate([b, EXACT * mvals]) - A_all[:, :T] @ tail_r
     G = A_all[:, T:]
     if unseen.imposes_rate:
         G = jnp.concatenate([G, big * jnp.ones((1, K))])

@@ -16,13 +16,16 @@ input is a matrix, and for the Gram models (from free compressions when only eig
 otherwise, and between candidates that cannot be validated, the first in the tier's order (fewest
 branch points first, see `fit_with_diagnostics`). Free compressions do not rank curves of eigenvalues alone: on the NTK they prefer
 (1, 3) to (2, 2), which predicts every larger true size better (docs/method.md, "Validated
-extrapolation"). A candidate that passes alone is not validated unless the report is asked for. The report
+extrapolation"). They **gate** them instead: from eigenvalues alone a candidate of automatic degrees
+that passes its check is kept only if it decompresses (`_validate.decompresses`: refitted to each
+compression, decompressed to $m$ and checked there, its mean error beats that of the best of the
+spectrum as is, rescaled and Nyström from the same compressions); the first in order that does is
+returned (docs/method.md, "Compressions as a gate"). A candidate that passes alone is not validated unless the report is asked for. The report
 (`return_report=True`) lists every candidate with its figures and why it was chosen or passed over,
 with the chosen law's Kolmogorov–Smirnov distance to the eigenvalues at the observed size
 (`_goodness.py`: a figure, not a gate); that figure (a second solve), a lone candidate's validated
 error and the listing of the candidates not tried (by name and degree score: listing does not fit
-them) are computed only then. A matrix
-with zero rows is the direct sum $0_k \oplus B$ ([`ZeroRows`][]): the candidates model $B$.
+them) are computed only then. A matrix with zero rows is $0_k \oplus B$ ([`ZeroRows`][]): the candidates model $B$.
 
 **Outliers** ([`Spikes`][], docs/method.md, "Outliers"), under [`Free`][] decompression: a curve of
 the given degrees describes the bulk, with the isolated outliers kept as a finite-rank part (a
@@ -31,7 +34,10 @@ wide). With automatic degrees, curves fitted to the bulk come last, after the L�
 (which models outliers as its jumps): only where every other candidate failed. A curve fitted to
 a bulk passes a check that cannot see how it extrapolates: placed first, a (1, 3) curve fitted
 beside 8 outliers of a tanh network's Gauss–Newton matrix was chosen at KS 0.87, where the
-Lévy–Khintchine law gives 0.37.
+Lévy–Khintchine law gives 0.37. So these curves, and the Lévy–Khintchine law of eigenvalues alone,
+are gated as above (refitted to each draw, a curve beside the draw's own outliers); given the matrix,
+the law with its diagonal profile is not: its refits would cost 2.5 times the whole prediction (a
+745 x 745 random-feature Gram: 8.6 -> 21.7 s). docs/method.md, "Outliers", has the figures.
 """
 
 import dataclasses
@@ -59,7 +65,7 @@ from ._results import RESULTS, failed
 from ._shifted import Shifted
 from ._spectrum import Spectrum
 from ._spikes import Spikes, without_outliers
-from ._validate import Draw, draws, padded, validated_error
+from ._validate import Draw, decompresses, draws, padded, validated_error
 from ._x64 import check_x64, is_concrete
 from ._zero_rows import ZeroRows, zero_rows
 
@@ -196,6 +202,8 @@ class _Candidate:
     of_bulk: bool = False
     refit: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]] | None = None
     fit: Callable[[], AbstractSpectralLaw | None] | None = None
+    gated: bool = False  # passes only if its validated error beats the baselines' (`_validate.decompresses`)
+    ranks: bool = True  # with a refit: ranked by its validated error against the others of its tier (else the first that passes is taken)
 
 
 def _gram_tier(inputs, matrix, kind: Deformed, levy_config, curves: list[_Candidate]) -> list[_Candidate]:
@@ -222,7 +230,8 @@ def _gram_tier(inputs, matrix, kind: Deformed, levy_config, curves: list[_Candid
 def _curves(inputs, kind, deg, log, fit_config, k: int, validate: bool = False) -> Iterator[_Candidate]:
     """The curves fitted to `inputs` (the given degrees, else automatic ones in order), `k` outliers
     set aside from them; with `validate`, those of automatic degrees carry their refit (same degrees
-    and mode)."""
+    and mode). Automatic curves beside outliers are gated (`_Candidate.gated`): refitted to each
+    draw's bulk with the draw's own outliers set aside."""
     c = _frame(inputs, kind, log, fit_config)
     framed = _shift(inputs, c) if c else inputs
     place = (lambda curve: Shifted(curve, c)) if c else (lambda curve: curve)
@@ -247,8 +256,17 @@ def _curves(inputs, kind, deg, log, fit_config, k: int, validate: bool = False) 
         def refit(d, deg=cand.deg):
             return place(_fit_fixed(padded(d, m, b.eps, c), deg, mode, fit_config)[0]), kind
 
+        def refit_beside(d, deg=cand.deg):  # the draw's outliers set aside as the observed ones were
+            bulk_d, out_d = without_outliers(_Inputs(_Spectrum(np.sort(d.eigs), np.ones(d.size), b.eps, 0.0), float(d.size), (), ()))
+            curve = next(_curves(bulk_d, kind, deg, mode, fit_config, out_d.size)).law
+            assert curve is not None
+            return (Spikes(curve, out_d, d.size) if out_d.size else curve), kind
+
         why = "refined curve has no valid physical branch"
-        yield _Candidate(name, None, kind, cand.score, why, of_bulk=k > 0, refit=refit if validate and not k else None, fit=fit)
+        if k:
+            yield _Candidate(name, None, kind, cand.score, why, of_bulk=True, refit=refit_beside, fit=fit, gated=True)
+        else:  # ranked by validation (a matrix's sub-submatrices), or gated (free compressions of eigenvalues)
+            yield _Candidate(name, None, kind, cand.score, why, refit=refit, fit=fit, gated=not validate, ranks=validate)
 
 
 def _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Iterator[Iterable[_Candidate]]:
@@ -274,7 +292,8 @@ def _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Ite
     else:
         fit = lambda: fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)  # noqa: E731
         name = "LevyKhintchine"
-    yield [_Candidate(name, None, kind, fit=fit)]
+    refit = (lambda d: (fit_levy(d.eigs, d.size, config=levy_config), kind)) if matrix is None else None  # gated: eigenvalues alone
+    yield [_Candidate(name, None, kind, fit=fit, refit=refit, gated=matrix is None)]
     if k:  # the last resort, one at a time: a curve fitted to the bulk passes a check that cannot see how it extrapolates
         yield from ([c] for c in _curves(bulk, kind, None, log, fit_config, k))
 
@@ -306,13 +325,23 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     target = np.sort(np.asarray(b.eigs)[np.asarray(b.weights) > 0])
     tol = float(zero_tolerance(b.eigs, b.weights, b.eps))
     samples: dict[str, tuple[Draw, ...]] = {}  # the validation draws, drawn when a ranking first needs them
+    gates: dict[str, tuple[float, float]] = {}
+
+    def sample() -> tuple[Draw, ...]:
+        if "draws" not in samples:
+            samples["draws"] = draws(target, matrix, fit_config.seed)
+        return samples["draws"]
+
+    def gate(c: _Candidate) -> tuple[float, float]:
+        assert c.refit is not None
+        if c.name not in gates:
+            gates[c.name] = decompresses(c.refit, sample(), target, tol, grid_size)
+        return gates[c.name]
 
     def validated(c: _Candidate) -> float | None:
         if c.refit is None:
             return None
-        if "draws" not in samples:
-            samples["draws"] = draws(target, matrix, fit_config.seed)
-        return validated_error(c.refit, samples["draws"], target, tol, grid_size)
+        return gate(c)[0] if c.gated else validated_error(c.refit, sample(), target, tol, grid_size)
 
     reports: list[CandidateReport] = []
     bulk, outliers = without_outliers(inputs) if isinstance(kind, Free) else (inputs, np.zeros(0))
@@ -335,9 +364,15 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
             if problem is not None:
                 rows.append(CandidateReport(c.name, c.score, verdict=f"passed over: {problem}", **figures))
                 continue
+            if c.gated:
+                error, bar = gate(c)
+                if not error < bar:
+                    why = f"passed over: validated error {error:.3g} does not beat the baselines' {bar:.3g} (the draws' spectra as is, rescaled, Nystrom)"
+                    rows.append(CandidateReport(c.name, c.score, error, verdict=why, **figures))
+                    continue
             passing.append((len(rows), c, law, spec, figures, k))
             rows.append(None)
-            if c.refit is None:  # not ranked: the first that passes is the answer
+            if c.refit is None or not c.ranks:  # not ranked: the first that passes is the answer
                 rest = todo
                 break
         if not passing:
@@ -370,9 +405,16 @@ def _hint(k: int) -> str:
     if k:
         return (
             f"The {k} isolated outlier{'s' if k > 1 else ''} of the spectrum did not let any model pass: pass deg=(deg_z, deg_m) "
-            "to fit a curve of those degrees to the rest (the outliers are kept as they are, growing like n/m)."
+            "to fit a curve of those degrees to the rest (the outliers are kept as they are, growing like n/m). With automatic "
+            "degrees a curve fitted beside them must also predict the observed spectrum from its own smaller samples better "
+            "than the spectrum as is, rescaled or Nystrom does ('validated' in the table)."
         )
-    return "Check that the eigenvalues come from one symmetric matrix, or fit and decompress a model yourself."
+    return (
+        "A model must pass its check at n and, from eigenvalues alone, also predict the observed spectrum from its own "
+        "smaller samples better than the spectrum as is, rescaled or Nystrom does ('validated' in the table). Check that "
+        "the eigenvalues come from one symmetric matrix, pass deg=(deg_z, deg_m) to take a curve of those degrees, or fit "
+        "and decompress a model yourself."
+    )
 
 
 def predict(
@@ -400,14 +442,15 @@ def predict(
     (a float32 input's exact zeros are judged at float32's precision). `n`: an integer (or an
     integral float) $\ge$ the observed size. `deg`, `n0`, `log`, `weights`, `fit_config`: as in [`fit`][];
     `levy_config`: as in [`fit_levy`][]; `kind`: [`Free`][]`()` or [`Deformed`][]`(ratio)`. Pass
-    `Deformed(m / q)` for a Gram matrix $XX^\top$ of $q$ features when you know $q$: an atom $1 - q/n$
-    at 0 is then born past $n = q$, which no single observed size can show (module docstring).
+    `Deformed(m / q)` for a Gram matrix $XX^\top$ of $q$ features when you know $q$: an atom $1 - q/n$ at 0 is then born past $n = q$.
 
     Candidates are tried in tiers (see the module docstring of `_select.py`); a prediction passes
     its check with no failed grid point, unit mass and the exact moments at size $n$ within 1e-2,
-    and among the candidates of a tier that pass, the first (fewest branch points first), or, for a
-    matrix input, the one that best predicts the observed spectrum from its own random
-    submatrices of sizes $m/4$ and $m/2$ (validated extrapolation, docs/method.md) is returned. Isolated outliers (at most $\sqrt m$ eigenvalues farther from
+    and among the candidates of a tier that pass, the first (fewest branch points first) that, from
+    eigenvalues alone, also predicts the observed spectrum from its free compressions better than
+    the spectrum as is, rescaled or Nyström does, or, for a matrix input, the one that best predicts
+    the observed spectrum from its own random submatrices of sizes $m/4$ and $m/2$ (validated
+    extrapolation, docs/method.md) is returned. Isolated outliers (at most $\sqrt m$ eigenvalues farther from
     the rest than the rest is wide) are set aside from the fit of a curve of the given degrees (with
     automatic degrees: of the last candidates) and kept as that many eigenvalues growing like $n/m$
     ([`Spikes`][]). `return_report=True` also returns the [`Report`][] of every

@@ -72,7 +72,8 @@ def edges(spec, sizes, flow: EdgeFlow) -> list:
     gaps open as the matrix grows, the smallest when they close), flowed to the other sizes by
     diffrax. A lane stops at its cusp, slightly before it (the flow's speed diverges there): the first
     size after a lane stopped is read off a grid instead (the law's own grid at that size, as long as
-    this spectrum's: a support need not lie within another size's grid), as is every size of a law without edge
+    this spectrum's: a support need not lie within another size's grid; at this spectrum's own size,
+    its grid, so that the edges there are `support()`), as is every size of a law without edge
     equations, and every size past an atom's birth or death (the law's atoms at that size differ from
     those at the start: an edge meets the atom there, and its state passes through a pole of the
     edge equations, so the flow would carry it onto another critical point)."""
@@ -81,6 +82,8 @@ def edges(spec, sizes, flow: EdgeFlow) -> list:
     points = np.asarray(spec.x).shape[0]
 
     def own_grid(size):  # the support at another size need not lie within this spectrum's grid
+        if float(size) == float(spec.size):  # this spectrum is the law's grid at its own size
+            return spec
         return type(spec).on_grid(spec.law, spec.kind, float(size), points, spec.solver)
 
     start = own_grid(sizes[order[0]])

@@ -30,7 +30,15 @@ from ._goodness import fit_distance
 from ._inputs import _Inputs, _Spectrum
 from ._kinds import AbstractDecompression
 from ._law import AbstractSpectralLaw
-from ._metrics import wasserstein1
+from ._metrics import (
+    as_is_baseline,
+    ks_distance,
+    nystrom_baseline,
+    rescaled_baseline,
+    wasserstein1,
+)
+from ._pipeline import check
+from ._results import RESULTS
 from ._spectrum import Spectrum
 
 DRAWS = 2  # random sub-submatrices (or compressions) per validation size
@@ -89,6 +97,50 @@ def prediction_error(spec: Spectrum, eigs: np.ndarray, zero_tol: float) -> float
     return ks + (wasserstein1(pred, lam) / std if std > 0 else 0.0)
 
 
+def _sample_error(pred: np.ndarray, lam: np.ndarray, zero_tol: float) -> float:
+    """`prediction_error` of a prediction given as eigenvalues, zeros snapped in both."""
+    snap = lambda e: np.sort(np.where(np.abs(e) <= zero_tol, 0.0, np.asarray(e, dtype=float)))  # noqa: E731
+    pred, lam = snap(pred), snap(lam)
+    std = float(np.std(lam))
+    return ks_distance(pred, lam) + (wasserstein1(pred, lam) / std if std > 0 else 0.0)
+
+
+def _baseline_errors(samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float) -> np.ndarray:
+    """Per draw, the smallest `prediction_error` of the three baselines built from it (`baseline_error`)."""
+    m = int(eigs.shape[0])
+    return np.array(
+        [
+            min(_sample_error(b, eigs, zero_tol) for b in (as_is_baseline(d.eigs, m), rescaled_baseline(d.eigs, d.size, m), nystrom_baseline(d.eigs, d.size, m)))
+            for d in samples
+        ]
+    )
+
+
+def baseline_error(samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float) -> float:
+    r"""The validated error of the baselines: over the draws, the mean of the smallest
+    `prediction_error` of the three predictions of the $m$ observed eigenvalues that need no model
+    (the draw's spectrum as is; rescaled about its mean by $\sqrt{m/q}$; Nyström, $m/q$ times it
+    padded with $m - q$ zeros). A model whose validated error is not below it has not decompressed."""
+    errors = _baseline_errors(samples, eigs, zero_tol)
+    return float(np.mean(errors)) if errors.size else np.inf
+
+
+def _errors(build, samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float, grid: int, checked: bool = False) -> np.ndarray:
+    """Per draw, the prediction error of the model `build` fits to it, decompressed to `eigs.size`; inf
+    where a fit or a solve fails (with `checked`, also where the prediction fails its check, `_pipeline.check`)."""
+    m = float(eigs.shape[0])
+    errors = []
+    for d in samples:
+        try:
+            law, kind = build(d)
+            spec = Spectrum.on_grid(law, kind, m, grid)
+            err = prediction_error(spec, eigs, zero_tol) if not checked or check(spec)[0] == RESULTS.successful else np.inf
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            err = np.inf
+        errors.append(err if np.isfinite(err) else np.inf)
+    return np.array(errors)
+
+
 def validated_error(
     build: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]],
     samples: tuple[Draw, ...],
@@ -98,14 +150,25 @@ def validated_error(
 ) -> float:
     """Mean prediction error over the draws of the model `build` fits to each draw (with the kind
     that decompresses it), decompressed to `eigs.size` on `grid` points; inf if a fit or a solve fails."""
-    m = float(eigs.shape[0])
-    errors = []
-    for d in samples:
-        try:
-            law, kind = build(d)
-            spec = Spectrum.on_grid(law, kind, m, grid)
-            err = prediction_error(spec, eigs, zero_tol)
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-            err = np.inf
-        errors.append(err if np.isfinite(err) else np.inf)
-    return float(np.mean(errors)) if errors else np.inf
+    errors = _errors(build, samples, eigs, zero_tol, grid)
+    return float(np.mean(errors)) if errors.size else np.inf
+
+
+def decompresses(
+    build: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]],
+    samples: tuple[Draw, ...],
+    eigs: np.ndarray,
+    zero_tol: float,
+    grid: int = GRID,
+) -> tuple[float, float]:
+    """`(error, bar)`: the model's mean prediction error over the draws on which it could be fitted,
+    solved and checked (`_pipeline.check`, as at size $n$), and the baselines' (`baseline_error`) over
+    the same draws; the model decompresses if `error < bar`. A draw too small for the model (its
+    refit fails its check, as the NTK's (2, 2) curve does at a quarter of the size) does not count
+    against it; no such draw at all gives `(inf, bar)`."""
+    errors = _errors(build, samples, eigs, zero_tol, grid, checked=True)
+    bars = _baseline_errors(samples, eigs, zero_tol)
+    ok = np.isfinite(errors)
+    if not ok.any():
+        return np.inf, float(np.mean(bars)) if bars.size else np.inf
+    return float(np.mean(errors[ok])), float(np.mean(bars[ok]))

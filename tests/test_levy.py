@@ -161,6 +161,40 @@ def test_total_rate_raised_on_the_plateau():
     assert float(law.evolve(np.log(case.n / m)).atoms()[1][0]) <= 0.05 < float(free.evolve(np.log(case.n / m)).atoms()[1][0])
 
 
+def _two_bulks(seed):
+    """A 500 x 500 principal submatrix of diag(t) + W (n = 4000): two bulks on both signs."""
+    a = np.asarray(D.DeformedWigner([-1.0, 1.5], [0.5, 0.5], 0.5).sample_matrix(jax.random.PRNGKey(seed), 4000))
+    idx = np.random.default_rng(seed).choice(4000, 500, replace=False)
+    return np.linalg.eigvalsh(a[np.ix_(idx, idx)])
+
+
+def _far_from_zero(seed):
+    """A positive definite spectrum in [0.6, 1.4], far from 0: 1 + a Wigner matrix of radius 0.4."""
+    return 1.0 + np.linalg.eigvalsh(np.asarray(D.Wigner(0.4).sample_matrix(jax.random.PRNGKey(seed), 400)))
+
+
+def _gram_with_zeros(seed):
+    """X X^T / 800 of 400 rows and 200 features: half the eigenvalues exactly 0."""
+    x = np.random.default_rng(seed).standard_normal((400, 200))
+    return np.linalg.eigvalsh(x @ x.T / 800)
+
+
+@pytest.mark.parametrize("spectrum", [_two_bulks, _far_from_zero, _gram_with_zeros])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_fit_keeps_the_mean_and_the_variance_of_the_data(spectrum, seed):
+    """The law's first two cumulants are those of the eigenvalues it was fitted to (numpy's mean and
+    variance), so free decompression gives the data's own mean and variance at every size. Without
+    the variance row, jumps a decade beyond the data with small rates carried a variance the data do
+    not have (the two bulks: 100x the data's); with jumps only down to a decade below the smallest
+    eigenvalue, a positive spectrum far from 0 could not keep both (kappa_2 >= kappa_1 min x_k)."""
+    eigs = spectrum(seed)
+    law = fdj.fit_levy(eigs)
+    mean, central = law.exact_moments(fdj.Free(), 0.0, 2)
+    # a tenth of the standard units in which predict's check rejects a law's moments (1e-2)
+    assert abs(float(mean) - np.mean(eigs)) <= 1e-3 * np.std(eigs)
+    assert abs(float(central[2]) / np.var(eigs) - 1.0) <= 1e-3
+
+
 def test_jit_vmap_grad():
     rng = np.random.default_rng(0)
     batch = np.stack([np.sort(np.exp(rng.uniform(-4, 1, 200))) for _ in range(3)])

@@ -10,7 +10,15 @@ import freedecomp_jax.distributions as D
 from freedecomp_jax._fit import _fit_fixed
 from freedecomp_jax._inputs import _parse_inputs
 from freedecomp_jax._metrics import best_baseline_ks, ks_distance
-from freedecomp_jax._validate import DRAWS, FRACTIONS, draws, padded, prediction_error
+from freedecomp_jax._validate import (
+    DRAWS,
+    FRACTIONS,
+    baseline_error,
+    draws,
+    padded,
+    prediction_error,
+    validated_error,
+)
 
 
 def _wishart(seed: int, m: int, q: int) -> np.ndarray:
@@ -62,6 +70,23 @@ def test_prediction_error_sees_scale_and_shape():
     assert prediction_error(spec, np.linalg.eigvalsh(_wishart(0, 1500, 1500)), 0.0) >= 0.2
 
 
+def test_baselines_beaten_by_the_true_law_not_by_a_wrong_one():
+    """The bar of the gate (`baseline_error`): compressions of the eigenvalues of a 400 x 400 Wishart
+    matrix of ratio 1/2 to 100 and 200, predicted back at 400. The Marchenko-Pastur law (a Levy law of
+    one jump, fitted to each draw) beats the best of the three baselines; the same fit to the draw
+    scaled by 1.5 (a law of the wrong scale) does not. For a semicircle the rescaled baseline is exact
+    in law, so the bar is at the level of sampling (the KS of 400 samples alone is up to 0.07)."""
+    lam = np.linalg.eigvalsh(_wishart(5, 400, 800))
+    samples = draws(lam, None, seed=0)
+    bar = baseline_error(samples, lam, 0.0)
+    good = validated_error(lambda d: (fdj.fit_levy(d.eigs, d.size), fdj.Free()), samples, lam, 0.0)
+    bad = validated_error(lambda d: (fdj.fit_levy(1.5 * d.eigs, d.size), fdj.Free()), samples, lam, 0.0)
+    assert good < bar / 2 and bad > bar
+    g = np.random.default_rng(6).standard_normal((400, 400))
+    semicircle = np.linalg.eigvalsh((g + g.T) / np.sqrt(800))
+    assert baseline_error(draws(semicircle, None, seed=0), semicircle, 0.0) <= 0.2
+
+
 @pytest.mark.slow
 def test_predict_deformed_chooses_a_gram_model_by_validation():
     """A Gram matrix of q = 600 features with a power-law population, observed at 150, predicted at
@@ -108,7 +133,8 @@ def test_predict_validates_the_curves_of_a_matrix_input():
 
 def test_eigenvalues_alone_take_the_first_curve_that_passes():
     """Eigenvalues alone are not ranked: `predict` stops at the first candidate that passes its check
-    and the report lists the later ones as not tried (no figures: nothing was solved for them). The
+    and decompresses (its validated error from free compressions, in the report, below the
+    baselines') and lists the later ones as not tried (no figures: nothing was solved for them). The
     eigenvalues of a 300 x 300 Wishart matrix of ratio 0.1, taken to 2400: the Marchenko-Pastur law of
     ratio 0.8 (closed-form density, integrated here) within the KS that 300 samples explain."""
     g = np.random.default_rng(4).standard_normal((300, 3000))
@@ -116,7 +142,8 @@ def test_eigenvalues_alone_take_the_first_curve_that_passes():
     spec, report = fdj.predict(x, 2400, fit_config=fdj.FitConfig(max_deg_z=1, max_deg_m=3), return_report=True)  # few compilations
     rows = list(report.candidates)
     at = next(i for i, c in enumerate(rows) if c.verdict == "chosen")
-    assert rows[at].validated is None and all(c.verdict.startswith("passed over") for c in rows[:at])
+    assert rows[at].validated is not None and np.isfinite(rows[at].validated)
+    assert all(c.verdict.startswith("passed over") for c in rows[:at])
     assert rows[at + 1 :] and all(c.verdict.startswith("not tried") and c.failed_points is None for c in rows[at + 1 :])
     assert "chosen" in str(report)
     grid = np.linspace(0.0, (1 + np.sqrt(0.8)) ** 2 * 1.01, 20001)
