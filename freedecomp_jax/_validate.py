@@ -56,6 +56,9 @@ class Draw:
     matrix: np.ndarray | None = None
 
 
+Build = Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]]  # a model fitted to a draw, with the kind that decompresses it
+
+
 def draws(eigs: np.ndarray, matrix: np.ndarray | None, seed: int) -> tuple[Draw, ...]:
     """The validation draws of the observed spectrum `eigs` (module docstring): sub-submatrices of `matrix`, else free compressions."""
     m = eigs.shape[0]
@@ -125,7 +128,7 @@ def baseline_error(samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float)
     return float(np.mean(errors)) if errors.size else np.inf
 
 
-def _errors(build, samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float, grid: int, checked: bool = False) -> np.ndarray:
+def _errors(build: Build, samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float, grid: int, checked: bool = False) -> np.ndarray:
     """Per draw, the prediction error of the model `build` fits to it, decompressed to `eigs.size`; inf
     where a fit or a solve fails (with `checked`, also where the prediction fails its check, `_pipeline.check`)."""
     m = float(eigs.shape[0])
@@ -141,26 +144,14 @@ def _errors(build, samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float,
     return np.array(errors)
 
 
-def validated_error(
-    build: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]],
-    samples: tuple[Draw, ...],
-    eigs: np.ndarray,
-    zero_tol: float,
-    grid: int = GRID,
-) -> float:
+def validated_error(build: Build, samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float, grid: int = GRID) -> float:
     """Mean prediction error over the draws of the model `build` fits to each draw (with the kind
     that decompresses it), decompressed to `eigs.size` on `grid` points; inf if a fit or a solve fails."""
     errors = _errors(build, samples, eigs, zero_tol, grid)
     return float(np.mean(errors)) if errors.size else np.inf
 
 
-def decompresses(
-    build: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]],
-    samples: tuple[Draw, ...],
-    eigs: np.ndarray,
-    zero_tol: float,
-    grid: int = GRID,
-) -> tuple[float, float]:
+def decompresses(build: Build, samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float, grid: int = GRID) -> tuple[float, float]:
     """`(error, bar)`: the model's mean prediction error over the draws on which it could be fitted,
     solved and checked (`_pipeline.check`, as at size $n$), and the baselines' (`baseline_error`) over
     the same draws; the model decompresses if `error < bar`. A draw too small for the model (its
