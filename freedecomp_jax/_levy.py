@@ -21,8 +21,9 @@ It is fitted by [`fit_levy`][] (one non-negative least-squares problem, `_levy_f
 above the spectrum down to $\eta$; at each level Newton on $f(m) = z(m) - z$ when the step
 stays in the upper half plane and lowers $|f|$, otherwise the fixed-point step
 $m \leftarrow 1/(a - z - s\,m + \sum_k r_k x_k/(1 + x_k m))$, a contraction of the upper
-half plane. Gradients use the implicit function theorem (one value-neutral Newton step at
-the solution), never the ladder.
+half plane. A level above the last stops once no point moves by more than $10^{-6}$ (relative), enough to carry it into the
+next level's basin; the last at $10^{-12}$, then Newton at the exact height. Gradients use the implicit function theorem
+(one value-neutral Newton step at the solution), never the ladder.
 
 **A diagonal profile** (`scales` $d_i > 0$): the law of $A = D^{1/2}CD^{1/2}$ with $C$ of the
 law above, free from the diagonal $D$. A random principal submatrix keeps the diagonal entries
@@ -266,17 +267,17 @@ def levy_grid(law: LevyKhintchine, tau: float, size: int) -> np.ndarray:
 
 _FINAL = 1e-10  # height of the last level of the ladder, relative to |x|
 _LEVELS = 80
-_ITERS = 12  # at most, per level: a level stops once no point moves by more than _STEP_TOL (relative)
-_STEP_TOL = 1e-12
+_ITERS = 12  # at most, per level: a level stops once no point moves by more than its tolerance (relative)
+_STEP_TOL = 1e-12  # the last level: the answer
+_LADDER_TOL = 1e-6  # the levels above it only carry each point to the next level, inside its basin
 
 
-def _iterate(step, m):
-    """Up to `_ITERS` steps of `step`, stopping early once every point has converged. No derivatives
-    flow through it (the solves differentiate by the implicit function theorem), so `while_loop` is safe."""
+def _iterate(step, m, tol):
+    """Up to `_ITERS` steps of `step`, stopping once no point moves by more than `tol`. No derivatives flow through it (the solves differentiate by the implicit function theorem), so `while_loop` is safe."""
 
     def cond(carry):
         i, _, change = carry
-        return (i < _ITERS) & (change > _STEP_TOL)
+        return (i < _ITERS) & (change > tol)
 
     def body(carry):
         i, m, _ = carry
@@ -327,7 +328,7 @@ def _solve_plain(law, x, eta):
             ok = (jnp.imag(mn) > 0) & jnp.isfinite(mn) & (jnp.abs(fn) < jnp.abs(f))
             return jnp.where(ok, mn, fixed)
 
-        return _iterate(step, m)
+        return _iterate(step, m, jnp.where(k == _LEVELS - 1, _STEP_TOL, _LADDER_TOL))
 
     m = jax.lax.fori_loop(0, _LEVELS, level, -1 / (xs + 1j * top))
     z = x + 1j * eta
@@ -382,7 +383,7 @@ def _solve_scaled(law, x, eta):
             ok = (jnp.imag(en) > 0) & jnp.isfinite(en) & (jnp.abs(fn) < jnp.abs(f))
             return jnp.where(ok, en, image)
 
-        return _iterate(step, e)
+        return _iterate(step, e, jnp.where(k == _LEVELS - 1, _STEP_TOL, _LADDER_TOL))
 
     e = jax.lax.fori_loop(0, _LEVELS, level, -jnp.mean(d) / (xs + 1j * top))
     z = x + 1j * eta
