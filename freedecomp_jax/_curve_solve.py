@@ -11,6 +11,8 @@ For every requested size $n = n_0\tau$ (docs/method.md, "Free decompression" and
    to the real axis (heights falling geometrically to $\min(10^{-2}\delta, d/10)$, $d$ the
    distance to the nearest pole, then 0): the Plemelj limit $m_\tau(x + i0)$ is a root of
    $F = 0$ at $z = x$, so $\rho = \operatorname{Im}m/\pi$ needs no extrapolation in $\delta$;
+   where Newton on $F$ stalls (a node of the evolved curve in a gap, where the branch crosses the
+   sheet $m = 0$), Newton on the evolved curve itself gives the real root, $\rho = 0$;
 4. atom lanes stop at $a + i\eta$ and measure $\eta\operatorname{Im}m \to w$, which confirms
    (or drops) the kind's atom rule;
 5. one value-neutral Newton step carries the derivative of the implicit function theorem
@@ -29,7 +31,7 @@ import jax.numpy as jnp
 from ._branch import BranchTracker, stieltjes_branch, tracker_results
 from ._density import pole_candidates
 from ._kinds import AbstractDecompression
-from ._poly import rescale
+from ._poly import polyval2, rescale
 from ._results import RESULTS, where
 from ._series import spectral_frame
 from ._system import System, descend, ift_step, newton
@@ -125,13 +127,21 @@ def solve_curve(c, kind: AbstractDecompression, x, ts, solver: CurveSolver):
     zeta_r, y_r = ift(jnp.broadcast_to(tau_ns, zeta_r.shape), xt_c, zeta_r, y_r)
     m_r = sys.m_of(tau_ns, xt_c, zeta_r, y_r).T  # scaled units, (S, P)
 
+    # A grid point where Newton on F stalls and the evolved curve has a real root next to the
+    # descended value lies in a gap at a node of the evolved curve (docs/method.md, "Tracking the
+    # physical branch"): there the branch is that real root, with density 0.
+    stalled = r_r.T > 1e-10  # (S, P)
+    m_gap, gap_ok = jax.vmap(lambda ce, m0: _real_root(ce, xt, m0))(coeffs_t, jax.lax.stop_gradient(m_r))
+    gap = stalled & gap_ok
+    m_r = jnp.where(gap, m_gap, m_r)
+
     # per-point result at every size, (S, P)
     on_atom = jnp.any((jnp.abs(x[None, :, None] - a_t[:, None, :]) <= 1e-6 * width) & (w_t[:, None, :] > 0), axis=-1)
     on_atom = on_atom | kind.singular(xt)[None, :]
     result = tracker_results(st_tr[:P].T)
     m_ok = jnp.isfinite(m_r) & (jnp.imag(m_r) >= -1e-8 * jnp.abs(m_r))
     result = where(~m_ok & (result == RESULTS.successful), RESULTS.branch_lost, result)
-    result = where((r_r.T > 1e-10) & (result == RESULTS.successful), RESULTS.newton_failed, result)
+    result = where(stalled & ~gap & (result == RESULTS.successful), RESULTS.newton_failed, result)
     result = where(~frame_ok, RESULTS.no_physical_branch, result)
     result = where(on_atom, RESULTS.on_atom, result)
     lost = (result != RESULTS.successful) & (result != RESULTS.newton_failed)
@@ -139,3 +149,21 @@ def solve_curve(c, kind: AbstractDecompression, x, ts, solver: CurveSolver):
     density = jnp.where(on_atom, 0.0, jnp.maximum(jnp.imag(m_out), 0.0) / jnp.pi)
     positions = jnp.where(w_t > 0, a_t, jnp.nan)
     return m_out, density, positions, w_t, result
+
+
+def _real_root(c, x, m0, steps: int = 60):
+    r"""Newton on the evolved curve $P_t(x, \cdot) = 0$ in $m$ from `m0`, at real `x` (P,): the root
+    and whether it is real and converged (last step and $|\operatorname{Im} m|$ at most $10^{-10}$
+    of $\max(|m|, 1)$, in the curve's scaled units). Newton converges, linearly, at a multiple root too."""
+
+    def step(_, carry):
+        m, _ = carry
+        pm = polyval2(c, x, m, 0, 1)
+        d = polyval2(c, x, m) / jnp.where(pm == 0, 1.0, pm)
+        d = jnp.where(jnp.isfinite(d), d, jnp.inf)
+        return jnp.where(jnp.isfinite(d), m - d, m), jnp.abs(d)
+
+    m, last = jax.lax.fori_loop(0, steps, step, (m0.astype(jnp.complex128), jnp.full(m0.shape, jnp.inf)))
+    size = jnp.maximum(jnp.abs(m), 1.0)
+    ok = (last <= 1e-10 * size) & (jnp.abs(jnp.imag(m)) <= 1e-10 * size)
+    return jnp.real(m).astype(jnp.complex128), ok

@@ -10,6 +10,7 @@ from freedecomp_jax import RESULTS, Deformed, Free
 from freedecomp_jax import distributions as D
 from freedecomp_jax._curve import SpectralCurve
 from freedecomp_jax._decompress import decompress
+from freedecomp_jax._evolve import evolve_free
 from freedecomp_jax._poly import polyval2, rescale
 
 TAUS = np.array([2.0, 8.0, 64.0])
@@ -78,6 +79,24 @@ def test_exact_laws(name):
         evolved = law.curve(N0).evolve(np.log(tau), kind)
         res = _scaled_residual(evolved.coeffs, jnp.asarray(x[ok]) + 0j, s.m[ok])
         assert res.max() <= 1e-8, (name, tau, res.max())
+
+
+def test_a_zero_of_the_branch_in_a_gap():
+    # a deformed Wigner law whose Stieltjes transform crosses 0 in the middle of its gap (x = 0.25, by
+    # symmetry), compressed exactly to N0/8 (a (2, 4) curve) and decompressed back by 8: the evolved
+    # curve is the law's times m^2, so the physical branch crosses the sheet m = 0 at a node there,
+    # where Newton on the characteristic system stalls (4 of these points failed before)
+    law = D.DeformedWigner([-1.0, 1.5], [0.5, 0.5], 0.5)
+    small = SpectralCurve(evolve_free(law.curve(N0).coeffs, np.log(1 / 8)), N0 / 8)
+    (lo, gap_lo), (gap_hi, hi) = np.asarray(law.support())
+    pad = 0.05 * (hi - lo)
+    x = np.unique(np.concatenate([np.linspace(lo - pad, hi + pad, P - 5), 0.25 + 1e-3 * np.arange(-2, 3)]))
+    assert x.size == P
+    spec = decompress(small, x, N0)  # throw=True: a failed grid point raises
+    assert np.all(np.asarray(spec.result == RESULTS.successful))
+    rho = np.asarray(spec.density)
+    assert np.trapezoid(np.abs(rho - np.asarray(law.density(x))), x) <= 1e-6
+    assert np.max(rho[(x > gap_lo) & (x < gap_hi)]) <= 1e-12
 
 
 def test_no_growth_returns_the_curve_itself():
