@@ -12,7 +12,8 @@ For every requested size $n = n_0\tau$ (docs/method.md, "Free decompression" and
    distance to the nearest pole, then 0): the Plemelj limit $m_\tau(x + i0)$ is a root of
    $F = 0$ at $z = x$, so $\rho = \operatorname{Im}m/\pi$ needs no extrapolation in $\delta$;
    where Newton on $F$ stalls (a node of the evolved curve in a gap, where the branch crosses the
-   sheet $m = 0$), Newton on the evolved curve itself gives the real root, $\rho = 0$;
+   sheet $m = 0$), Newton on the evolved curve itself gives the real root, $\rho = 0$ (its
+   derivative: the implicit function theorem on $P_t(x, m) = 0$);
 4. atom lanes stop at $a + i\eta$ and measure $\eta\operatorname{Im}m \to w$, which confirms
    (or drops) the kind's atom rule;
 5. one value-neutral Newton step carries the derivative of the implicit function theorem
@@ -130,10 +131,15 @@ def solve_curve(c, kind: AbstractDecompression, x, ts, solver: CurveSolver):
     # A grid point where Newton on F stalls and the evolved curve has a real root next to the
     # descended value lies in a gap at a node of the evolved curve (docs/method.md, "Tracking the
     # physical branch"): there the branch is that real root, with density 0.
+    # At the node itself Newton on F may converge, but F's Jacobian is singular there (y = tau m = 0):
+    # its derivative is taken on the curve as well, within 1e-8 of m = 0 (scaled units).
     stalled = r_r.T > 1e-10  # (S, P)
+    at_node = jnp.abs(jax.lax.stop_gradient(m_r)) <= 1e-8
     m_gap, gap_ok = jax.vmap(lambda ce, m0: _real_root(ce, xt, m0))(coeffs_t, jax.lax.stop_gradient(m_r))
-    gap = stalled & gap_ok
-    m_r = jnp.where(gap, m_gap, m_r)
+    gap = (stalled | at_node) & gap_ok
+    # its derivative: a value-neutral Newton step on the evolved curve, differentiable in c, x and t
+    step = jax.vmap(lambda t, m, g: _ift_on_curve(kind.evolve_coeffs(sys.c, t), xt, m, g))(ts, m_gap, gap)
+    m_r = jnp.where(gap, jax.lax.stop_gradient(m_gap) + step, m_r)
 
     # per-point result at every size, (S, P)
     on_atom = jnp.any((jnp.abs(x[None, :, None] - a_t[:, None, :]) <= 1e-6 * width) & (w_t[:, None, :] > 0), axis=-1)
@@ -151,10 +157,33 @@ def solve_curve(c, kind: AbstractDecompression, x, ts, solver: CurveSolver):
     return m_out, density, positions, w_t, result
 
 
+def _deflated(c):
+    r"""$P(z, m)/m$ when $m = 0$ is a sheet of $P$ (its $m^0$ column is zero to rounding), else $P$:
+    at the node where the physical branch crosses that sheet, its root is simple in $P/m$ only."""
+    sheet = jnp.max(jnp.abs(c[:, 0])) <= 1e-12 * jnp.max(jnp.abs(c))
+    return jnp.where(sheet, jnp.concatenate([c[:, 1:], jnp.zeros_like(c[:, :1])], axis=1), c)
+
+
+def _ift_on_curve(c, x, m, keep):
+    r"""Zero with the derivative of a root $m$ of the (deflated) curve $P(x, \cdot\,; c)$ at the
+    lanes `keep`: $dm = -(P_c\,dc + P_z\,dx)/P_m$ (implicit function theorem), as one Newton step
+    minus its value. Where $P_m$ vanishes to rounding (a node of the deflated curve: a symmetric
+    law's other sheet crossing there too; a set of measure zero) it has none: its derivative is 0."""
+    m = jax.lax.stop_gradient(m)
+    c = _deflated(c)
+    pm = polyval2(c, x, m, 0, 1)
+    simple = keep & (jnp.abs(pm) > 1e-10 * jnp.max(jnp.abs(c)))
+    d = -polyval2(c, x, m) / jnp.where(simple, pm, 1.0)
+    d = jnp.where(simple, d, 0.0)
+    return d - jax.lax.stop_gradient(d)
+
+
 def _real_root(c, x, m0, steps: int = 60):
     r"""Newton on the evolved curve $P_t(x, \cdot) = 0$ in $m$ from `m0`, at real `x` (P,): the root
     and whether it is real and converged (last step and $|\operatorname{Im} m|$ at most $10^{-10}$
-    of $\max(|m|, 1)$, in the curve's scaled units). Newton converges, linearly, at a multiple root too."""
+    of $\max(|m|, 1)$, in the curve's scaled units), on the curve deflated by its sheet $m = 0$ when it
+    has one (`_deflated`), so that the root is simple at the node too."""
+    c = _deflated(c)
 
     def step(_, carry):
         m, _ = carry
