@@ -40,7 +40,8 @@ Three stages, all pure JAX for fixed degrees (`jit`, `vmap`, `grad` compose):
    the exact Hessian at the start, until the Newton decrement falls below `config.handoff`
    times the loss; backtracking Newton steps with the exact Hessian (in closed form: $P$ is
    linear in the coefficients; at most `config.polish`) then land on the minimiser. The
-   branch comes from the tracker (`curve.stieltjes`) at every step, as data; derivatives
+   branch enters every step as data, carried from the last step by Newton in the coefficients
+   (the tracker from infinity where that is in doubt, and at the last step); derivatives
    come from two Newton steps on $P(z, \cdot) = 0$ from it, i.e. the implicit function
    theorem. The returned coefficients carry the derivative of the minimiser (one Newton
    step with stopped gradients, of value zero), never that of the optimiser's iterations.

@@ -22,7 +22,13 @@ from freedecomp_jax._fit_problem import (
     _spectrum_data,
     zero_tolerance,
 )
-from freedecomp_jax._fit_refine import _loss_terms, _newton_system, _refine, _tracked
+from freedecomp_jax._fit_refine import (
+    _carried,
+    _loss_terms,
+    _newton_system,
+    _refine,
+    _tracked,
+)
 from freedecomp_jax._stieltjes import PointGeometry, empirical_stieltjes, fit_points
 from freedecomp_jax.data import load_ntk
 
@@ -291,14 +297,19 @@ def test_vmap_equals_separate_fits_ragged_batch_included():
     assert np.array_equal(batched.n0, [200.0] * 3 + [150.0])
 
 
+def _refinement(e, deg, config):
+    """(problem, closed-form start, its tracked branch and status, the refinement's end point), traceable."""
+    data = _spectrum_data(e, jnp.ones_like(e), None, float(np.finfo(np.float64).eps), config)
+    problem, b0, _ = _build_problem(data, (), deg, config)
+    m_start, status = _tracked(_Coefficients(b0).raw(problem), problem, config)
+    return problem, b0, m_start, status, _refine(b0, m_start, status, problem, config)[0]
+
+
 def _refined(eigs, deg, config):
     """The refinement's end point, its Newton step (gradient and Hessian of the loss there) and the losses at start and end."""
     @jax.jit
     def run(e):
-        data = _spectrum_data(e, jnp.ones_like(e), None, float(np.finfo(np.float64).eps), config)
-        problem, b0, _ = _build_problem(data, (), deg, config)
-        m_start, status = _tracked(_Coefficients(b0).raw(problem), problem, config)
-        b, _, _ = _refine(b0, m_start, status, problem, config)
+        problem, b0, m_start, _, b = _refinement(e, deg, config)
         m_end, _ = _tracked(_Coefficients(b).raw(problem), problem, config)  # tracked afresh
         g, h = _newton_system(b, m_end, problem, problem, config)
         losses = (_loss_terms(b0, m_start, problem, config)[0], _loss_terms(b, m_end, problem, config)[0])
@@ -314,6 +325,31 @@ def test_the_refinement_ends_at_a_stationary_point_below_its_start():
     b, step, (start, end) = _refined(eigs, deg, fdj.FitConfig())
     assert float(jnp.linalg.norm(step)) <= 1e-12 * float(jnp.linalg.norm(b))
     assert float(end) < float(start)
+
+
+def test_the_branch_carried_between_steps_is_the_tracked_one():
+    # each refinement step carries the branch from the last one by Newton in the coefficients
+    # (`_carried`); against the tracker from infinity at the new coefficients: the same branch for
+    # the step from the closed-form start half-way to the minimiser, for a curve 30% off (where the
+    # carry is in doubt and the tracker decides) and when asked fresh (the last step)
+    eigs, _, deg = _law_sample("mp")
+    config = fdj.FitConfig()
+    wiggle = jnp.asarray(np.random.default_rng(0).uniform(0.7, 1.3, size=2 * 3))
+
+    @jax.jit
+    def run(e):
+        problem, b0, m0, s0, b1 = _refinement(e, deg, config)
+        near = _Coefficients((b0 + b1) / 2).raw(problem)
+        far = _Coefficients(b0).raw(problem) * wiggle.reshape(2, 3)
+        pairs = [(_carried(c, m0, s0, problem, config, fresh=f), _tracked(c, problem, config)) for c, f in ((near, False), (far, False), (near, True))]
+        return pairs, jnp.max(jnp.abs(b1 - b0))
+
+    pairs, moved = run(jnp.asarray(eigs))
+    assert float(moved) > 1e-8  # the refinement moved the curve
+    for (m_carried, s_carried), (m_tracked, s_tracked) in pairs:
+        np.testing.assert_array_equal(np.asarray(s_carried), np.asarray(s_tracked))
+        ok = np.asarray(s_tracked) == 0
+        np.testing.assert_allclose(np.asarray(m_carried)[ok], np.asarray(m_tracked)[ok], rtol=1e-10)
 
 
 def test_points_inside_the_atom_do_not_decide_the_refinement():
