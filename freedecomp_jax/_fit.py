@@ -122,11 +122,13 @@ def curve_candidates(inputs: _Inputs, log: bool | None, config: FitConfig, table
     median = float(np.median([score for _, score, _ in table]))
     tries = 0
 
+    scored = "fit points and nested smaller spectra" if inputs.nested or inputs.joint else "fit points"
+
     def refine(deg, score):
         curve, diag = _fit_fixed(inputs, deg, log, config)  # log=None decides the mode as the scores did
         reason = (
-            f"deg=None: candidate {deg}, validation score {score:.2e} (median over {len(table)} candidates "
-            f"{median:.2e}, eligible within {config.plateau_factor:g}x)"
+            f"deg=None: candidate {deg}, validation score {score:.2e} on the {scored} (median over {len(table)} "
+            f"candidates {median:.2e}, eligible within {config.plateau_factor:g}x)"
         )
         return curve, dataclasses.replace(diag, reason=reason)
 
