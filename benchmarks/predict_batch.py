@@ -8,9 +8,12 @@ check failed, and the largest difference of the first three lanes from single co
 calls (plain Python, same degrees).
 
 The spectra are the exact quantiles (k - 1/2)/m of Marchenko–Pastur laws with random ratio in
-[0.05, 0.5] and scale in [0.5, 2] (`_common.mp_law_spectra`).
+[0.05, 0.5] and scale in [0.5, 2] (`_common.mp_law_spectra`). With `--matrices` the input is the
+stack of matrices Q diag(spectrum) Q^T (Q Haar, one per lane), shape (B, m, m): each lane is
+diagonalised inside the program (its time is in the run column).
 
     python benchmarks/predict_batch.py --batches 1,16,256
+    python benchmarks/predict_batch.py --matrices --m 300 --n 2400 --batches 1,16,64
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grid", type=int, default=512)
     p.add_argument("--deg", default="1,2")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--matrices", action="store_true", help="pass the (B, m, m) matrices instead of their eigenvalues")
     args = p.parse_args(argv)
     C.enable_x64()
     import jax
@@ -40,13 +44,18 @@ def main(argv: list[str] | None = None) -> int:
 
     print(C.describe_machine(C.machine_info()))
     deg = tuple(int(v) for v in args.deg.split(","))
-    print(f"# m={args.m}, n={args.n}, grid {args.grid}, deg {deg}")
+    print(f"# m={args.m}, n={args.n}, grid {args.grid}, deg {deg}, input: {'matrices (B, m, m)' if args.matrices else 'eigenvalues (B, m)'}")
     fn = jax.jit(jax.vmap(lambda e: fdj.predict(e, args.n, deg=deg, grid_size=args.grid, throw=False)))
     ok = int(fdj.RESULTS.successful._value)
     print("| B | compile [s] | run [s] | spectra/s | failed checks | max diff to single calls |")
     print("|---|---|---|---|---|---|")
     for b in (int(v) for v in args.batches.split(",")):
-        eigs = jnp.asarray(C.mp_law_spectra(b, args.m, 0))
+        eigs = C.mp_law_spectra(b, args.m, 0)
+        if args.matrices:
+            rng = np.random.default_rng(1)
+            rotations = [np.linalg.qr(rng.standard_normal((args.m, args.m)))[0] for _ in range(b)]
+            eigs = np.stack([(q * e) @ q.T for q, e in zip(rotations, eigs)])
+        eigs = jnp.asarray(eigs)
         t0 = time.perf_counter()
         compiled = fn.lower(eigs).compile()
         compile_s = time.perf_counter() - t0

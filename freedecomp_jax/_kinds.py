@@ -80,7 +80,7 @@ class AbstractDecompression(eqx.Module):
         `measured0` the same at $n_0$, `None` unless `needs_initial_weights`)."""
 
     @abc.abstractmethod
-    def without_rows(self, kept: float) -> "AbstractDecompression":
+    def without_rows(self, kept: Real[ArrayLike, ""]) -> "AbstractDecompression":
         """The kind for the block that keeps a fraction `kept` of the rows (zero rows set aside)."""
 
     needs_initial_weights: eqx.AbstractClassVar[bool]
@@ -106,7 +106,7 @@ class Free(AbstractDecompression):
     needs_initial_weights: ClassVar[bool] = False
     gaps_open: ClassVar[bool] = True
 
-    def without_rows(self, kept: float) -> "Free":
+    def without_rows(self, kept: Real[ArrayLike, ""]) -> "Free":
         return self
 
     def f2(self, tau, z, zeta, y) -> Array:
@@ -176,7 +176,7 @@ class Deformed(AbstractDecompression):
                 raise ValueError(f"Deformed(ratio) needs a positive finite scalar ratio = n0/q (X of shape n0 x q); got {ratio!r}.")
         self.ratio = jnp.asarray(ratio, dtype=jnp.float64)
 
-    def without_rows(self, kept: float) -> "Deformed":
+    def without_rows(self, kept: Real[ArrayLike, ""]) -> "Deformed":
         return Deformed(self.ratio * kept)  # X without its zero rows: fewer rows, same q
 
     def _A(self, zeta, y):

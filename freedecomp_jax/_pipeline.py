@@ -11,22 +11,31 @@ left the branch misses it by 1e-2 and more. Its outcome is one [`RESULTS`][] ite
 ([`fit`][]), the grid covering its support at size $n$ (`SpectralCurve.grid`), the law solved there
 and checked, the outcome in `Spectrum.check`. Shapes are static (the grid size is a Python integer;
 $n$ may be traced), so the whole program compiles once per input shape and composes with `vmap` and `grad`.
-It is the pipeline of a concrete `predict(x, n, deg=...)` without the steps whose shapes depend on
-the data: isolated outliers are not set aside and a matrix's zero rows cannot be (pass eigenvalues).
+It is the pipeline of a concrete `predict(x, n, deg=...)` without the step whose shapes depend on
+the data: isolated outliers are not set aside. A matrix input `(m, m)` is diagonalised in the program;
+its zero rows (all entries within $\varepsilon\max|a|$ of 0, $k$ of them) are set aside as the concrete
+pipeline does, with static shapes: $k$ of the eigenvalues nearest 0 (the $k$ zeros that $0_k \oplus B$
+adds to the spectrum of $B$) get weight 0, the curve describes $B$ ($n_0 = m - k$) and the law is
+[`ZeroRows`][] of fraction $k/m$ (its atom of weight 0 when $k = 0$). A matrix that is not symmetric
+is reported per spectrum (`RESULTS.not_symmetric`).
 """
 
 import dataclasses
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 
+from . import _arguments as arguments
 from ._curve_solve import CurveSolver
 from ._custom_types import Array, Float, Int
-from ._fit import fit
+from ._fit import _fit_fixed
 from ._fit_config import FitConfig
+from ._inputs import _Inputs, _Spectrum
 from ._kinds import AbstractDecompression
 from ._results import RESULTS, failed, first_failure, where
 from ._spectrum import Spectrum
+from ._zero_rows import ZeroRows
 
 CHECK_TOL = 1e-2  # mass and moment errors of a prediction that left the physical branch (see Spectrum.moment_errors)
 
@@ -63,18 +72,49 @@ def predict_traced(
             "(it looks at the data). Choose the degrees once outside jit (predict(x, n, return_report=True) "
             "names them) and pass them here."
         )
-    eigs = jnp.asarray(x)
-    if eigs.ndim != 1:
-        raise ValueError(
-            f"under jit/vmap/grad predict takes the eigenvalues of one matrix, shape (m,); got shape {eigs.shape}. "
-            "Pass jnp.linalg.eigvalsh(A) (a matrix's zero rows cannot be set aside under jit: exact zeros are then "
-            "a free atom, which grows with n), or call predict outside jit."
-        )
-    curve = fit(eigs, deg, n0, log=log, weights=weights, config=fit_config)
+    arr = jnp.asarray(x)
+    if jnp.iscomplexobj(arr):
+        raise ValueError("x is complex; pass the real eigenvalues or a real symmetric matrix.")
+    eps = arguments.eps_of(np.empty(0, dtype=arr.dtype))
     size = jnp.asarray(n, dtype=jnp.float64)  # n may be traced: each lane of a ragged batch to its own size
-    grid = curve.grid(kind, size, grid_size, solver)
-    spec = Spectrum.solve(curve, kind, grid, size, solver)
-    result = where(size >= curve.n0 * (1 - 1e-12), check(spec)[0], RESULTS.size_below_n0)
+    if arr.ndim == 2 and arr.shape[0] == arr.shape[1]:
+        if weights is not None or n0 is not None:
+            raise ValueError("a matrix input takes neither weights nor n0 (n0 is its size); pass the eigenvalues with their weights instead.")
+        eigs, w, zeros, asymmetric = _matrix_spectrum(arr, eps)
+        m = float(arr.shape[0])
+        kind = kind.without_rows((m - zeros) / m)
+        curve, _ = _fit_fixed(_Inputs(_Spectrum(eigs, w, eps), m - zeros, (), ()), deg, log, fit_config)
+        law, grid = ZeroRows(curve, zeros / m, m), curve.grid(kind, size * (m - zeros) / m, grid_size, solver)
+    elif arr.ndim == 1:
+        asymmetric = jnp.asarray(False)
+        w = jnp.ones(arr.shape) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
+        n0 = jnp.sum(w > 0).astype(jnp.float64) if n0 is None else n0
+        curve, _ = _fit_fixed(_Inputs(_Spectrum(arr.astype(jnp.float64), w, eps), n0, (), ()), deg, log, fit_config)
+        law, grid = curve, curve.grid(kind, size, grid_size, solver)
+    else:
+        raise ValueError(
+            f"under jit/vmap/grad predict takes the eigenvalues of one matrix, shape (m,), or the matrix, shape (m, m); got shape {arr.shape}. "
+            "For a batch use jax.vmap over the leading axis."
+        )
+    spec = Spectrum.solve(law, kind, grid, size, solver)
+    result = where(size >= law.n0 * (1 - 1e-12), check(spec)[0], RESULTS.size_below_n0)
+    result = where(asymmetric, RESULTS.not_symmetric, result)
     if throw:
         spec = eqx.tree_at(lambda s: s.density, spec, result.error_if(spec.density, result != RESULTS.successful))
     return dataclasses.replace(spec, check=result)
+
+
+def _matrix_spectrum(a, eps: float):
+    r"""`(eigs, weights, k, asymmetric)` of a traced symmetric matrix: its eigenvalues, weight 0 on
+    $k$ of those nearest 0, $k$ the number of zero rows (every entry within $\varepsilon\max|a|$ of 0;
+    none counted when all are), and whether it misses symmetry by more than $100\,m\,\varepsilon\max|a|$
+    (the concrete check's tolerance)."""
+    a = a.astype(jnp.float64)
+    m = a.shape[0]
+    scale = jnp.max(jnp.abs(a))
+    asymmetric = jnp.max(jnp.abs(a - a.T)) > 100 * eps * m * scale
+    zeros = jnp.sum(jnp.all(jnp.abs(a) <= eps * scale, axis=1))
+    zeros = jnp.where(zeros == m, 0, zeros).astype(jnp.float64)
+    eigs = jnp.linalg.eigvalsh(a)
+    rank = jnp.argsort(jnp.argsort(jnp.abs(eigs)))  # 0 for the eigenvalue nearest 0
+    return eigs, (rank >= zeros).astype(jnp.float64), zeros, asymmetric

@@ -45,6 +45,10 @@ class RESULTS(eqx.Enumeration):
         "(a check of the whole prediction) the target size n is smaller than the observed size n0: "
         "decompression only grows the matrix; pass n >= n0."
     )
+    not_symmetric = (
+        "the input matrix is not symmetric (beyond 100 m eps of its largest entry): pass (A + A.T) / 2 "
+        "if the asymmetry is round-off, or its eigenvalues."
+    )
     moments_off = (
         "(a check of the whole prediction) its moments at size n miss the exact ones by more than "
         "1e-2 standard units: the flow left the physical branch somewhere; refit with other degrees, "

@@ -460,8 +460,8 @@ def predict(
     `check` is `RESULTS.successful`.
 
     **Under `jax.jit`, `jax.vmap`, `jax.grad`** (a traced `x`): pass `deg` (the model choice is
-    plain Python) and the eigenvalues `(m,)`; `n` and `grid_size` stay Python integers. The curve of
-    those degrees is fitted, solved on a grid covering its support at size $n$ and checked as
+    plain Python) and the eigenvalues `(m,)` or the matrix `(m, m)` (diagonalised in the program, its
+    zero rows set aside); `n` and `grid_size` stay Python integers. The curve of those degrees is fitted, solved on a grid covering its support at size $n$ and checked as
     above, in one compiled program (`_pipeline.py`; isolated outliers are not set aside); `n` may
     then be traced too (a ragged batch, each spectrum to its own size). `throw=True`
     raises the check's message at run time; `throw=False` returns it in `Spectrum.check`, one

@@ -64,7 +64,7 @@ class ZeroRows(AbstractSpectralLaw):
     def _mixed(self, x, m, density, pos, w, result):
         """The solution for $B$ on the grid `x` made the mixture's: $m = (1 - f)m_B - f/x$, the atom $f$ at 0."""
         f = self.fraction
-        at_zero = x == 0
+        at_zero = (x == 0) & (f > 0)  # no zero rows (a traced matrix input may have none): B's law itself
         m = jnp.where(at_zero, jnp.nan + 0j, (1 - f) * m - f / jnp.where(at_zero, 1.0, x))
         result = where(at_zero, RESULTS.on_atom, result)
         pos = jnp.concatenate([jnp.zeros(pos.shape[:-1] + (1,)), pos], axis=-1)

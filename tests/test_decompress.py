@@ -92,9 +92,19 @@ def test_a_zero_of_the_branch_in_a_gap():
     pad = 0.05 * (hi - lo)
     x = np.unique(np.concatenate([np.linspace(lo - pad, hi + pad, P - 5), 0.25 + 1e-3 * np.arange(-2, 3)]))
     assert x.size == P
-    spec = decompress(small, x, N0)  # throw=True: a failed grid point raises
-    assert np.all(np.asarray(spec.result == RESULTS.successful))
-    rho = np.asarray(spec.density)
+    # one compiled program serves every evaluation below: the solve (values, codes) with its forward-mode derivative
+    c, xs = small.coeffs, jnp.asarray(x)
+
+    def solve(c, xx):
+        spec = decompress(SpectralCurve(c, N0 / 8), xx, N0, throw=False)
+        return spec.m, (spec.density, spec.result._value)
+
+    jvp = jax.jit(lambda c, xx, dc, dx: jax.jvp(solve, (c, xx), (dc, dx), has_aux=True))
+    no_c, no_x = jnp.zeros_like(c), jnp.zeros_like(xs)
+    m_at = lambda c, xx: jvp(c, xx, no_c, no_x)[0]  # noqa: E731
+    _, _, (rho, codes) = jvp(c, xs, no_c, no_x)
+    assert np.all(np.asarray(codes) == int(RESULTS.successful._value))  # every point solved
+    rho = np.asarray(rho)
     assert np.trapezoid(np.abs(rho - np.asarray(law.density(x))), x) <= 1e-6
     assert np.max(rho[(x > gap_lo) & (x < gap_hi)]) <= 1e-12
     # there m is real, with the implicit function theorem's derivative in x and c (on the curve deflated by
@@ -103,22 +113,18 @@ def test_a_zero_of_the_branch_in_a_gap():
     # triple root m = 0), where no derivative is defined: 0, not the characteristic system's 1e16.
     # (In n there is none at this size: below it an island of eigenvalues fills the gap's centre.)
     near = (np.abs(x - 0.25) <= 3e-3) & (x != 0.25)
-    c, xs = small.coeffs, jnp.asarray(x)
-    m_at = jax.jit(lambda c, xx: decompress(SpectralCurve(c, N0 / 8), xx, N0, throw=False).m)
-    jvp = jax.jit(lambda dc, dx: jax.jvp(m_at, (c, xs), (dc, dx)))  # one program for every tangent
-    no_c, no_x = jnp.zeros_like(c), jnp.zeros_like(xs)
     h = 1e-6
-    m, dm_dx = jvp(no_c, jnp.asarray(near, dtype=float))
+    m, dm_dx, _ = jvp(c, xs, no_c, jnp.asarray(near, dtype=float))
     fd = (m_at(c, x + h * near) - m_at(c, x - h * near)) / (2 * h)
     assert np.max(np.abs(np.imag(np.asarray(m)[near]))) <= 1e-12
     np.testing.assert_allclose(np.asarray(dm_dx)[near], np.asarray(fd)[near], rtol=1e-5)
     assert np.all(np.asarray(dm_dx)[near] > 0)  # m' = int rho / (lambda - x)^2 in a gap
     # and in the coefficients (it had none: 0 against 4.67 by differences)
     dc = no_c.at[1, 2].set(1.0)
-    _, dm_dc = jvp(dc, no_x)
+    _, dm_dc, _ = jvp(c, xs, dc, no_x)
     fd = (m_at(c + h * dc, xs) - m_at(c - h * dc, xs)) / (2 * h)
     np.testing.assert_allclose(np.asarray(dm_dc)[near], np.asarray(fd)[near], rtol=1e-5)
-    _, dm_dx = jvp(no_c, jnp.asarray(x == 0.25, dtype=float))
+    _, dm_dx, _ = jvp(c, xs, no_c, jnp.asarray(x == 0.25, dtype=float))
     assert np.asarray(dm_dx)[x == 0.25] == 0.0
 
 
