@@ -29,7 +29,7 @@ import numpy as np
 from . import _arguments as arguments
 from ._curve_solve import CurveSolver
 from ._custom_types import Array, Float, Int
-from ._fit import _fit_fixed
+from ._fit import _fit_fixed, fit
 from ._fit_config import FitConfig
 from ._inputs import _Inputs, _Spectrum
 from ._kinds import AbstractDecompression
@@ -87,9 +87,7 @@ def predict_traced(
         law, grid = ZeroRows(curve, zeros / m, m), curve.grid(kind, size * (m - zeros) / m, grid_size, solver)
     elif arr.ndim == 1:
         asymmetric = jnp.asarray(False)
-        w = jnp.ones(arr.shape) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
-        n0 = jnp.sum(w > 0).astype(jnp.float64) if n0 is None else n0
-        curve, _ = _fit_fixed(_Inputs(_Spectrum(arr.astype(jnp.float64), w, eps), n0, (), ()), deg, log, fit_config)
+        curve = fit(x, deg, n0, log=log, weights=weights, config=fit_config)
         law, grid = curve, curve.grid(kind, size, grid_size, solver)
     else:
         raise ValueError(
