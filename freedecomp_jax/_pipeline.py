@@ -23,6 +23,7 @@ is reported per spectrum (`RESULTS.not_symmetric`).
 import dataclasses
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -80,11 +81,11 @@ def predict_traced(
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1]:
         if weights is not None or n0 is not None:
             raise ValueError("a matrix input takes neither weights nor n0 (n0 is its size); pass the eigenvalues with their weights instead.")
-        eigs, w, zeros, asymmetric = _matrix_spectrum(arr, eps)
+        eigs, w, zeros, position, asymmetric = _matrix_spectrum(arr, eps)
         m = float(arr.shape[0])
         kind = kind.without_rows((m - zeros) / m)
         curve, _ = _fit_fixed(_Inputs(_Spectrum(eigs, w, eps), m - zeros, (), ()), deg, log, fit_config)
-        law, grid = ZeroRows(curve, zeros / m, m), curve.grid(kind, size * (m - zeros) / m, grid_size, solver)
+        law, grid = ZeroRows(curve, zeros / m, m, position), curve.grid(kind, size * (m - zeros) / m, grid_size, solver)
     elif arr.ndim == 1:
         asymmetric = jnp.asarray(False)
         curve = fit(x, deg, n0, log=log, weights=weights, config=fit_config)
@@ -103,10 +104,11 @@ def predict_traced(
 
 
 def _matrix_spectrum(a, eps: float):
-    r"""`(eigs, weights, k, asymmetric)` of a traced symmetric matrix: its eigenvalues, weight 0 on
+    r"""`(eigs, weights, k, position, asymmetric)` of a traced symmetric matrix: its eigenvalues, weight 0 on
     $k$ of those nearest 0, $k$ the number of zero rows (every entry within $\varepsilon\max|a|$ of 0;
-    none counted when all are), and whether it misses symmetry by more than $100\,m\,\varepsilon\max|a|$
-    (the concrete check's tolerance)."""
+    none counted when all are), the zero rows' atom position for [`ZeroRows`][] (0 in value, with the
+    derivative of the mean of those $k$ eigenvalues: a zero row's diagonal entry moves the trace), and
+    whether it misses symmetry by more than $100\,m\,\varepsilon\max|a|$ (the concrete check's tolerance)."""
     a = a.astype(jnp.float64)
     m = a.shape[0]
     scale = jnp.max(jnp.abs(a))
@@ -115,4 +117,5 @@ def _matrix_spectrum(a, eps: float):
     zeros = jnp.where(zeros == m, 0, zeros).astype(jnp.float64)
     eigs = jnp.linalg.eigvalsh(a)
     rank = jnp.argsort(jnp.argsort(jnp.abs(eigs)))  # 0 for the eigenvalue nearest 0
-    return eigs, (rank >= zeros).astype(jnp.float64), zeros, asymmetric
+    aside = jnp.sum(jnp.where(rank < zeros, eigs, 0.0)) / jnp.maximum(zeros, 1.0)
+    return eigs, (rank >= zeros).astype(jnp.float64), zeros, aside - jax.lax.stop_gradient(aside), asymmetric

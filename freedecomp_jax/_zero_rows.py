@@ -22,17 +22,22 @@ from ._results import RESULTS, where
 class ZeroRows(AbstractSpectralLaw):
     r"""$f\delta_0 + (1 - f)\mu_B$: the law `law` of the non-zero block $B$ and the zero rows' fraction $f$.
 
-    `n0` is the size of the whole matrix; `law.n0` = $(1 - f)$`n0` is the size of $B$.
+    `n0` is the size of the whole matrix; `law.n0` = $(1 - f)$`n0` is the size of $B$. `position`: where
+    the zero rows' atom sits, 0 in value; under `jit` the matrix pipeline passes the mean of the zero rows'
+    eigenvalues minus itself stopped (`_pipeline.py`), whose value is 0 and whose derivative is that of
+    the block's diagonal (a zero row's diagonal entry moves its eigenvalue, and the trace, one for one).
     """
 
     law: AbstractSpectralLaw
     fraction: Float[Array, ""]
     n0: Float[Array, ""]
+    position: Float[Array, ""]
 
-    def __init__(self, law: AbstractSpectralLaw, fraction: Real[ArrayLike, ""], n0: Real[ArrayLike, ""]):
+    def __init__(self, law: AbstractSpectralLaw, fraction: Real[ArrayLike, ""], n0: Real[ArrayLike, ""], position: Real[ArrayLike, ""] = 0.0):
         self.law = law
         self.fraction = jnp.asarray(fraction, dtype=jnp.float64)
         self.n0 = jnp.asarray(n0, dtype=jnp.float64)
+        self.position = jnp.asarray(position, dtype=jnp.float64)
 
     @property
     def log_grid(self) -> bool:
@@ -40,23 +45,27 @@ class ZeroRows(AbstractSpectralLaw):
 
     def stieltjes(self, z: Complex[ArrayLike, "*shape"]) -> Complex[Array, "*shape"]:
         z = jnp.asarray(z, dtype=jnp.complex128)
-        return (1 - self.fraction) * self.law.stieltjes(z) - self.fraction / z
+        return (1 - self.fraction) * self.law.stieltjes(z) - self.fraction / (z - self.position)
 
     def density(self, x: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
         return (1 - self.fraction) * self.law.density(x)
 
     def atoms(self):
         pos, w = self.law.atoms()
-        return jnp.concatenate([jnp.zeros(1), pos]), jnp.concatenate([self.fraction[None], (1 - self.fraction) * w])
+        return jnp.concatenate([self.position[None], pos]), jnp.concatenate([self.fraction[None], (1 - self.fraction) * w])
 
     def moments(self, k: int) -> Float[Array, " k_plus_1"]:
-        return (1 - self.fraction) * self.law.moments(k) + self.fraction * (jnp.arange(k + 1) == 0)
+        return (1 - self.fraction) * self.law.moments(k) + self.fraction * self._powers(k)
+
+    def _powers(self, k: int):
+        r"""$1, p, \dots, p^k$ of the atom's position $p$ (a product, whose derivative at $p = 0$ is finite)."""
+        return jnp.concatenate([jnp.ones(1), jnp.cumprod(jnp.full(k, self.position))])
 
     def support(self) -> np.ndarray:
         return self.law.support()
 
     def evolve(self, t: Real[ArrayLike, ""], kind: AbstractDecompression = Free()) -> "ZeroRows":
-        return ZeroRows(self.law.evolve(t, kind), self.fraction, self.n0 * jnp.exp(t))
+        return ZeroRows(self.law.evolve(t, kind), self.fraction, self.n0 * jnp.exp(t), self.position)
 
     def solve_grid(self, kind: AbstractDecompression, x, ts, solver=None):
         return self._mixed(x, *self.law.solve_grid(kind, x, ts, solver))
@@ -65,14 +74,14 @@ class ZeroRows(AbstractSpectralLaw):
         """The solution for $B$ on the grid `x` made the mixture's: $m = (1 - f)m_B - f/x$, the atom $f$ at 0."""
         f = self.fraction
         at_zero = (x == 0) & (f > 0)  # no zero rows (a traced matrix input may have none): B's law itself
-        m = jnp.where(at_zero, jnp.nan + 0j, (1 - f) * m - f / jnp.where(at_zero, 1.0, x))
+        m = jnp.where(at_zero, jnp.nan + 0j, (1 - f) * m - f / jnp.where(at_zero, 1.0, x - self.position))
         result = where(at_zero, RESULTS.on_atom, result)
-        pos = jnp.concatenate([jnp.zeros(pos.shape[:-1] + (1,)), pos], axis=-1)
+        pos = jnp.concatenate([jnp.broadcast_to(self.position, pos.shape[:-1] + (1,)), pos], axis=-1)
         w = jnp.concatenate([jnp.full(w.shape[:-1] + (1,), f), (1 - f) * w], axis=-1)
         return m, jnp.where(at_zero, 0.0, (1 - f) * density), pos, w, result
 
     def exact_moments(self, kind: AbstractDecompression, t, order: int):
-        raw = (1 - self.fraction) * raw_from_central(*self.law.exact_moments(kind, t, order)) + self.fraction * (np.arange(order + 1) == 0)
+        raw = (1 - self.fraction) * raw_from_central(*self.law.exact_moments(kind, t, order)) + self.fraction * self._powers(order)
         return raw[1], central_from_raw(raw)
 
     def edge_system(self, kind: AbstractDecompression) -> "_ZeroRowsEdges | None":

@@ -141,6 +141,23 @@ def test_a_batch_of_matrices_equals_the_loop_of_single_calls():
         fdj.predict(mats[2], N, deg=DEG)
 
 
+@pytest.mark.slow
+def test_grad_with_respect_to_the_matrix():
+    # through eigvalsh, the zero rows' mask and the fit: the predicted trace's gradient is (n/m) I (free
+    # decompression keeps the mean, and the dead units' zero rows are a fixed share), the median's matches
+    # central differences along a symmetric direction
+    a = jnp.asarray(gram(1, dead=30))
+    median = jax.jit(lambda a: fdj.predict(a, N, deg=DEG).quantile(0.5))
+    grads = jax.jit(jax.grad(lambda a: jnp.stack([fdj.predict(a, N, deg=DEG).trace(), fdj.predict(a, N, deg=DEG).quantile(0.5)]).sum()))
+    direction = jnp.zeros((M, M)).at[40, 50].set(1.0).at[50, 40].set(1.0).at[60, 60].set(1.0)
+    g = grads(a)
+    trace_grad = jax.grad(lambda a: fdj.predict(a, N, deg=DEG).trace())(a)
+    np.testing.assert_allclose(trace_grad, N / M * np.eye(M), rtol=0, atol=1e-10)
+    h = 1e-6
+    fd = (median(a + h * direction) - median(a - h * direction)) / (2 * h)
+    np.testing.assert_allclose(float(jnp.sum((g - trace_grad) * direction)), float(fd), rtol=1e-4)
+
+
 def test_clear_errors_under_jit(batch):
     with pytest.raises(ValueError, match="static under jit"):
         jax.jit(lambda e, n: fdj.eigvalsh(e, n, deg=DEG))(batch[0], N)
