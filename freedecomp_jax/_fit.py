@@ -108,7 +108,7 @@ def candidate_scores(inputs: _Inputs, log: bool | None, config: FitConfig) -> li
         ((L, K) for L in range(1, config.max_deg_z + 1) for K in range(2, config.max_deg_m + 1) if 4 * (L + 1) * (K + 1) <= count),
         key=lambda d: (d[0] * (d[1] - 1), d[1]),  # branch points, then sheets (fit_with_diagnostics)
     )
-    both = np.array([[float(v) for v in _scores(base, validation, deg, config)] for deg in degrees])
+    both = np.asarray(_scores(base, validation, tuple(degrees), config), dtype=float)
     eligible = np.all(both <= config.plateau_factor * np.median(both, axis=0), axis=1)
     scores = both.max(axis=1) if held_out else both[:, 0]
     return [(deg, float(score), bool(ok)) for deg, score, ok in zip(degrees, scores, eligible)]

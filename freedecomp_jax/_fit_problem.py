@@ -246,11 +246,13 @@ class _Coefficients(eqx.Module):
         return (problem.to_raw @ (problem.proj @ self.b)).reshape(problem.shape)
 
 
-def _null_space_projector(rows, active, max_rank: int, rtol: float = 1e-8):
+def _null_space_projector(rows, active, max_rank, rtol: float = 1e-8, keep=None):
     r"""$\Pi = I - QQ^\top$, $Q$ an orthonormal basis of the active constraint rows taken in order by
     Gram–Schmidt: a row within `rtol` (relative) of the span of the rows before it adds nothing,
     and rows past rank `max_rank` are left out, so that a curve of low degree keeps a non-trivial
-    null space and meets the constraints of highest priority exactly."""
+    null space and meets the constraints of highest priority exactly. With `keep` (0/1 per
+    coordinate, the rows 0 where it is 0): $\Pi = \operatorname{diag}(\text{keep}) - QQ^\top$, so
+    the coordinates it drops are held at 0."""
     p = rows.shape[1]
 
     def add(k, carry):
@@ -263,35 +265,71 @@ def _null_space_projector(rows, active, max_rank: int, rtol: float = 1e-8):
         return basis.at[:, k].set(jnp.where(take, r / jnp.where(take, size, 1.0), 0.0)), rank + take
 
     basis, _ = jax.lax.fori_loop(0, rows.shape[0], add, (jnp.zeros((p, rows.shape[0])), jnp.asarray(0)))
-    return jnp.eye(p) - basis @ basis.T
+    return (jnp.eye(p) if keep is None else jnp.diag(keep)) - basis @ basis.T
+
+
+def _embedding(deg: tuple[int, int], frame: tuple[int, int]) -> np.ndarray:
+    r"""Positions of the coefficients $c_{ij}$ ($i \le$ deg_z, $j \le$ deg_m, row-major) in the
+    flattened coefficients of the larger degrees `frame`."""
+    L, K = deg
+    return (np.arange(L + 1)[:, None] * (frame[1] + 1) + np.arange(K + 1)[None, :]).reshape(-1)
+
+
+def _constraint_rows(base: _Data, deg: tuple[int, int], frame: tuple[int, int], config: FitConfig):
+    r"""The constraint rows of a curve of degrees `deg` over the coefficients of degrees `frame`
+    (zero outside `deg`), in priority order: $c_{L0} = 0$ and unit mass, the atom, then the moments
+    $\mu_1, \mu_2, \dots$ (as scaled monomials); and which are active."""
+    L, K = deg
+    moments = _moment_rows(base.mu, L, K, config.moments + 2)
+    rows = jnp.concatenate([moments[:2], _atom_rows(-base.cz / base.sz, base.w0, L, K), moments[2:]])
+    full = jnp.zeros((rows.shape[0], (frame[0] + 1) * (frame[1] + 1)), rows.dtype).at[:, _embedding(deg, frame)].set(rows)
+    return full, jnp.ones(rows.shape[0], dtype=bool).at[2:4].set(base.w0 > 0)
+
+
+def _closed_form(prod, rw, rows, active, mask, rank):
+    r"""The conditioned problem and its closed-form solution for the coefficients that `mask` keeps
+    (the others are held at 0). Each row of the monomials `prod` is divided by the size of its kept
+    terms (balances decades in log mode), each column by its largest entry (`colscale`); the
+    constraints, as many as `rank` allows, are met exactly through the projector $\Pi$; the start is
+    the smallest right singular vector of $[A\Pi;\ \rho(I - \Pi)]$, $\rho > \|A\|$. A masked
+    coefficient is a zero column of $A$ outside the range of $\Pi$: the padded problem is the small
+    one beside $\rho I$, whose singular values lie above the small one's smallest, so padding every
+    candidate to the largest degrees changes no solution (`_closed_forms`)."""
+    prod = prod * mask
+    rownorm = jnp.sqrt(jnp.sum(jnp.abs(prod) ** 2, axis=1))
+    prod = prod * (rw / rownorm)[:, None]
+    stacked = jnp.concatenate([prod.real, prod.imag], axis=0)
+    colscale = jnp.where(mask > 0, jnp.max(jnp.abs(stacked), axis=0), 1.0)
+    design = stacked / colscale
+    proj = _null_space_projector(rows * (1.0 / colscale), active, rank, keep=mask)
+    rho = 2.0 * jnp.linalg.norm(design) + 1.0
+    v = _min_singular_vector(jnp.concatenate([design @ proj, rho * (jnp.eye(mask.shape[0]) - proj)], axis=0))
+    v = proj @ v
+    return design, proj, colscale, v / jnp.linalg.norm(v)
+
+
+def _monomials(base: _Data, extra: tuple, frame: tuple[int, int]):
+    r"""Fit points, $m$ there and point weights (the base spectrum's and those of `extra`), and the
+    scaled monomials $\hat z^i \hat m^j$, $i \le$ frame[0], $j \le$ frame[1]."""
+    z = jnp.concatenate([base.z] + [e[0] for e in extra])
+    m = jnp.concatenate([base.m] + [e[1] for e in extra])
+    pw = jnp.concatenate([base.pw] + [e[2] for e in extra])
+    # scaled variables: zh = (z - cz)/sz, mh = sz m (the transform of the rescaled spectrum)
+    zh = (z - base.cz) / base.sz
+    mh = base.sz * m
+    L, K = frame
+    prod = (zh[:, None, None] ** np.arange(L + 1)[:, None] * mh[:, None, None] ** np.arange(K + 1)).reshape(z.shape[0], -1)
+    return z, m, pw, prod
 
 
 def _build_problem(base: _Data, extra: tuple, deg: tuple[int, int], config: FitConfig):
     L, K = deg
     p = (L + 1) * (K + 1)
-    z = jnp.concatenate([base.z] + [e[0] for e in extra])
-    m = jnp.concatenate([base.m] + [e[1] for e in extra])
-    pw = jnp.concatenate([base.pw] + [e[2] for e in extra])
-    # scaled variables: zh = (z - cz)/sz, mh = sz m (the transform of the rescaled spectrum)
-    cz, sz = base.cz, base.sz
-    zh = (z - cz) / sz
-    mh = sz * m
-    rw = jnp.sqrt(pw)
-    prod = (zh[:, None, None] ** np.arange(L + 1)[:, None] * mh[:, None, None] ** np.arange(K + 1)).reshape(z.shape[0], p)
-    # each equation relative to the size of its terms (balances decades in log mode)
-    rownorm = jnp.sqrt(jnp.sum(jnp.abs(prod) ** 2, axis=1))
-    prod = prod * (rw / rownorm)[:, None]
-    stacked = jnp.concatenate([prod.real, prod.imag], axis=0)
-    colscale = jnp.max(jnp.abs(stacked), axis=0)
-    design = stacked / colscale
+    z, m, pw, prod = _monomials(base, extra, deg)
+    rows, active = _constraint_rows(base, deg, deg, config)
+    design, proj, colscale, v = _closed_form(prod, jnp.sqrt(pw), rows, active, jnp.ones(p), p - 1)
     tmap = jnp.diag(1.0 / colscale)  # scaled-monomial coefficients = tmap @ b
-    # constraints in scaled-monomial coordinates
-    # in priority order: c_L0 = 0 and unit mass, the atom, then the moments mu_1, mu_2, ...
-    moments = _moment_rows(base.mu, L, K, config.moments + 2)
-    rows = jnp.concatenate([moments[:2], _atom_rows(-cz / sz, base.w0, L, K), moments[2:]])
-    active = jnp.ones(rows.shape[0], dtype=bool).at[2:4].set(base.w0 > 0)
-    proj = _null_space_projector(rows @ tmap, active, p - 1)
-    to_raw = jnp.kron(_shift_matrix(L + 1, cz, sz), jnp.diag(sz ** np.arange(K + 1))) @ tmap
+    to_raw = jnp.kron(_shift_matrix(L + 1, base.cz, base.sz), jnp.diag(base.sz ** np.arange(K + 1))) @ tmap
     # loss weights: inverse of the sampling variance of m_emp, Var ~ Im m / (n Im z), normalised
     inv_var = pw * jnp.imag(z) / jnp.imag(m)
     omega = inv_var / jnp.sum(inv_var * jnp.abs(m) ** 2)
@@ -299,13 +337,24 @@ def _build_problem(base: _Data, extra: tuple, deg: tuple[int, int], config: FitC
         z, m, pw, omega, design, proj, to_raw, 1.0 / colscale, base.smooth, base.eta, base.smooth_dx, base.mass_emp,
         base.near, base.near_dx, base.check, base.check_dx, base.w0, base.tol0, (L + 1, K + 1),
     )
-    # closed form: smallest right singular vector of [A P; rho (I - P)]
-    rho = 2.0 * jnp.linalg.norm(design) + 1.0
-    v = _min_singular_vector(jnp.concatenate([design @ proj, rho * (jnp.eye(p) - proj)], axis=0))
-    v = proj @ v
-    v = v / jnp.linalg.norm(v)
     residual = jnp.linalg.norm(design @ v) / jnp.linalg.norm(design) * np.sqrt(p)
     return problem, v, residual
+
+
+def _closed_forms(base: _Data, degrees: tuple[tuple[int, int], ...], config: FitConfig) -> Float[Array, "D Lp1 Kp1"]:
+    r"""The closed-form curves of every degree pair in `degrees`, in the scaled variables
+    $\hat z = (z - c)/s$, $\hat m = s\,m$: each is `_build_problem`'s start padded with zeros to the
+    largest degrees, all solved as one batch (one compiled program for every candidate)."""
+    frame = (max(L for L, _ in degrees), max(K for _, K in degrees))
+    _, _, pw, prod = _monomials(base, (), frame)
+    masks = np.zeros((len(degrees), prod.shape[1]))
+    for k, deg in enumerate(degrees):
+        masks[k, _embedding(deg, frame)] = 1.0
+    rows, active = zip(*(_constraint_rows(base, deg, frame, config) for deg in degrees))
+    ranks = jnp.asarray([(L + 1) * (K + 1) - 1 for L, K in degrees])
+    solve = lambda r, a, mask, rank: _closed_form(prod, jnp.sqrt(pw), r, a, mask, rank)  # noqa: E731
+    _, proj, colscale, v = jax.vmap(solve)(jnp.stack(rows), jnp.stack(active), jnp.asarray(masks), ranks)
+    return (jnp.einsum("dpq,dq->dp", proj, v) * (1.0 / colscale)).reshape(len(degrees), frame[0] + 1, frame[1] + 1)
 
 
 # ---------------------------------------------------------------------------- loss and refinement

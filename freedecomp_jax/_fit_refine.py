@@ -11,7 +11,14 @@ import optax
 from ._branch import _newton, stieltjes_branch
 from ._custom_types import Array, Float
 from ._fit_config import FitConfig, FitDiagnostics
-from ._fit_problem import _build_problem, _Coefficients, _Data, _Problem, _spectrum_data
+from ._fit_problem import (
+    _build_problem,
+    _closed_forms,
+    _Coefficients,
+    _Data,
+    _Problem,
+    _spectrum_data,
+)
 from ._poly import polyval2
 
 
@@ -400,22 +407,23 @@ def _newton_to_curve(c, z, y, steps: int = 12):
 
 
 @eqx.filter_jit
-def _scores(base: _Data, validation: tuple, deg: tuple[int, int], config: FitConfig):
-    r"""Relative RMS distances between the closed-form curve and (a) the data at the fit points,
-    (b) the nested smaller spectra moved onto the base curve by the exact compression map;
-    measured in the scaled variables $\hat z = (z - c)/s$, $\hat m = s\,m$, where the relative
-    distance is the same and the curve keeps its digits (a spectrum far from 0)."""
-    problem, b, _ = _build_problem(base, (), deg, config)
-    ch = problem.scaled(b)  # in the scaled variables: raw coefficients lose digits far from 0
+def _scores(base: _Data, validation: tuple, degrees: tuple[tuple[int, int], ...], config: FitConfig):
+    r"""Per degree pair of `degrees`, relative RMS distances between the closed-form curve and (a)
+    the data at the fit points, (b) the nested smaller spectra moved onto the base curve by the
+    exact compression map: `(D, 2)`. Measured in the scaled variables $\hat z = (z - c)/s$,
+    $\hat m = s\,m$, where the relative distance is the same and the curve keeps its digits (a
+    spectrum far from 0). Every candidate is padded to the largest degrees (`_closed_forms`), so
+    one compiled program scores them all."""
+    curves = _closed_forms(base, degrees, config)
 
-    def distance(z, y, pw):
+    def distance(ch, z, y, pw):
         zh, yh = (z - base.cz) / base.sz, base.sz * y
         m = _newton_to_curve(ch, zh, yh)
         score = jnp.sqrt(jnp.sum(pw * jnp.abs(m - yh) ** 2 / jnp.abs(yh) ** 2) / jnp.sum(pw))
         return jnp.where(jnp.isfinite(score), score, jnp.inf)
 
-    fit_score = distance(base.z, base.m, base.pw)
+    fit_score = jax.vmap(distance, (0, None, None, None))(curves, base.z, base.m, base.pw)
     if not validation:
-        return fit_score, fit_score
+        return jnp.stack([fit_score, fit_score], axis=1)
     held = [jnp.concatenate([v[i] for v in validation]) for i in range(3)]
-    return fit_score, distance(*held)
+    return jnp.stack([fit_score, jax.vmap(distance, (0, None, None, None))(curves, *held)], axis=1)

@@ -17,6 +17,7 @@ from freedecomp_jax._curve import SpectralCurve
 from freedecomp_jax._fit import fit, fit_with_diagnostics
 from freedecomp_jax._fit_problem import (
     _build_problem,
+    _closed_forms,
     _Coefficients,
     _null_space_projector,
     _spectrum_data,
@@ -295,6 +296,28 @@ def test_vmap_equals_separate_fits_ragged_batch_included():
     separate = jnp.stack([fit(e, (1, 2)).coeffs for e in spectra])
     assert np.max(np.abs(batched.coeffs - separate)) <= 1e-12  # each lane lands on its own minimiser
     assert np.array_equal(batched.n0, [200.0] * 3 + [150.0])
+
+
+@pytest.mark.parametrize("name", ["atom", "linear", "log"])
+def test_candidates_padded_to_the_largest_degrees_keep_their_closed_forms(name):
+    # automatic degrees score every candidate in one program, each padded with zero coefficients to
+    # the largest degrees: the padded start of each degree pair must be the start that the fit of
+    # those degrees alone computes (`_build_problem`), to rounding amplified by the singular-value gap
+    # (8e-9 measured on laws, the NTK and a log-mode spectrum), its padding exactly 0
+    g = np.random.default_rng(1).standard_normal((300, 120 if name == "atom" else 600))
+    eigs = np.geomspace(1e-4, 10.0, 600) if name == "log" else np.linalg.eigvalsh(g @ g.T / g.shape[1])
+    config = fdj.FitConfig()
+    data = _spectrum_data(jnp.asarray(eigs), jnp.ones(len(eigs)), None, float(np.finfo(np.float64).eps), config)
+    assert bool(data.log) == (name == "log") and (float(data.w0) > 0) == (name == "atom")  # both constraint kinds
+    degrees = ((1, 2), (2, 3), (1, 5), (3, 2))
+    padded = np.asarray(jax.jit(_closed_forms, static_argnums=(1, 2))(data, degrees, config))
+    for k, (L, K) in enumerate(degrees):
+        problem, b0 = jax.jit(lambda d, deg=(L, K): _build_problem(d, (), deg, config)[:2])(data)
+        want = np.asarray(problem.scaled(b0))
+        got = padded[k, : L + 1, : K + 1]
+        assert np.all(padded[k, L + 1 :] == 0) and np.all(padded[k, :, K + 1 :] == 0)
+        want, got = want / np.linalg.norm(want), got / np.linalg.norm(got)
+        np.testing.assert_allclose(got * np.sign(np.sum(got * want)), want, rtol=0, atol=1e-6)
 
 
 def _start(e, deg, config):
