@@ -33,12 +33,12 @@ from ._levy_fit import fit_levy as fit_levy
 from ._moments import evolve_moments as evolve_moments
 from ._plot import plot_edges as plot_edges
 from ._plot import plot_spectrum as plot_spectrum
+from ._report import CandidateReport as CandidateReport
+from ._report import Report as Report
 from ._results import RESULTS as RESULTS
 from ._roots import Aberth as Aberth
 from ._roots import Roots as Roots
 from ._roots import polyroots as polyroots
-from ._select import CandidateReport as CandidateReport
-from ._select import Report as Report
 from ._select import eigvalsh as eigvalsh
 from ._select import predict as predict
 from ._sharding import sharded as sharded

@@ -1,5 +1,7 @@
 """[`FitConfig`][] (how curves are fitted) and [`FitDiagnostics`][] (what a fit found)."""
 
+import dataclasses
+
 import equinox as eqx
 import jax.numpy as jnp
 
@@ -64,6 +66,17 @@ class FitConfig(eqx.Module):
             raise ValueError("FitConfig: n_grid and n_check must be >= 8.")
         if self.max_deg_z < 1 or self.max_deg_m < 2:
             raise ValueError("FitConfig: max_deg_z must be >= 1 and max_deg_m >= 2.")
+
+    def compiled(self) -> "FitConfig":
+        """This config with the fields of the degree choice (`max_deg_z`, `max_deg_m`,
+        `plateau_factor`, `max_tries`, `seed`: read by plain Python, never inside a compiled
+        program) at their defaults: the static key of the compiled data, fit and scoring programs,
+        so that changing only those fields reuses the programs already compiled."""
+        return dataclasses.replace(self, **{name: _DEFAULT_CHOICE[name] for name in _CHOICE})
+
+
+_CHOICE = ("max_deg_z", "max_deg_m", "plateau_factor", "max_tries", "seed")
+_DEFAULT_CHOICE = {f.name: f.default for f in dataclasses.fields(FitConfig) if f.name in _CHOICE}
 
 
 class FitDiagnostics(eqx.Module):

@@ -392,8 +392,17 @@ def _fit_core(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitCo
 
 # ---------------------------------------------------------------------------- public API
 
-_data_jit = eqx.filter_jit(_spectrum_data)
-_core_jit = eqx.filter_jit(_fit_core)
+_data_program = eqx.filter_jit(_spectrum_data)
+_core_program = eqx.filter_jit(_fit_core)
+
+
+# Called with the config's compiled part (`FitConfig.compiled`): the degree choice's fields do not recompile them.
+def _data_jit(eigs, weights, log, eps, config: FitConfig) -> _Data:
+    return _data_program(eigs, weights, log, eps, config.compiled())
+
+
+def _core_jit(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitConfig):
+    return _core_program(base, extra, deg, n0, config.compiled())
 
 
 def _newton_to_curve(c, z, y, steps: int = 12):
@@ -406,7 +415,6 @@ def _newton_to_curve(c, z, y, steps: int = 12):
     return m
 
 
-@eqx.filter_jit
 def _scores(base: _Data, validation: tuple, degrees: tuple[tuple[int, int], ...], config: FitConfig):
     r"""Per degree pair of `degrees`, relative RMS distances between the closed-form curve and (a)
     the data at the fit points, (b) the nested smaller spectra moved onto the base curve by the
@@ -414,6 +422,11 @@ def _scores(base: _Data, validation: tuple, degrees: tuple[tuple[int, int], ...]
     $\hat m = s\,m$, where the relative distance is the same and the curve keeps its digits (a
     spectrum far from 0). Every candidate is padded to the largest degrees (`_closed_forms`), so
     one compiled program scores them all."""
+    return _scores_program(base, validation, degrees, config.compiled())
+
+
+@eqx.filter_jit
+def _scores_program(base: _Data, validation: tuple, degrees: tuple[tuple[int, int], ...], config: FitConfig):
     curves = _closed_forms(base, degrees, config)
 
     def distance(ch, z, y, pw):

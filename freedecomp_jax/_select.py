@@ -26,6 +26,9 @@ with the chosen law's Kolmogorov–Smirnov distance to the eigenvalues at the ob
 (`_goodness.py`: a figure, not a gate); that figure (a second solve), a lone candidate's validated
 error and the listing of the candidates not tried (by name and degree score: listing does not fit
 them) are computed only then. A matrix with zero rows is $0_k \oplus B$ ([`ZeroRows`][]): the candidates model $B$.
+A matrix input is first checked to be a free compression one scale down (`_freeness.py`): where its
+principal submatrices of size $m/4$ are not free compressions of it, with or without its diagonal
+profile, no candidate is tried and `ValueError` says why (the report states the figure otherwise).
 
 **Outliers** ([`Spikes`][], docs/method.md, "Outliers"), under [`Free`][] decompression: a curve of
 the given degrees describes the bulk, with the isolated outliers kept as a finite-rank part (a
@@ -55,12 +58,14 @@ from ._fit import _fit_fixed, curve_candidates
 from ._fit_config import FitConfig
 from ._fit_problem import zero_tolerance
 from ._fit_refine import _data_jit
+from ._freeness import EXCESS_TOL, compression_excess
 from ._goodness import fit_distance, kolmogorov_bound
 from ._inputs import _check_spectrum, _Inputs, _parse_inputs, _Spectrum
 from ._kinds import AbstractDecompression, Deformed, Free
 from ._law import AbstractSpectralLaw
 from ._levy_fit import ImposedRate, LevyConfig, PowerLawTail, fit_levy
 from ._pipeline import check, predict_traced
+from ._report import CandidateReport, Report
 from ._results import RESULTS, failed
 from ._shifted import Shifted
 from ._spectrum import Spectrum
@@ -68,42 +73,6 @@ from ._spikes import Spikes, without_outliers
 from ._validate import Draw, decompresses, draws, padded, validated_error
 from ._x64 import check_x64, is_concrete
 from ._zero_rows import ZeroRows, zero_rows
-
-
-@dataclasses.dataclass(frozen=True)
-class CandidateReport:
-    """One candidate model: what it is, its check figures at size $n$, and the verdict."""
-
-    model: str
-    score: float | None = None  # the degree score of a curve of automatic degrees (see fit_with_diagnostics)
-    validated: float | None = None  # validated extrapolation error (m/4 and m/2 -> m, `_validate.py`) of a ranked candidate
-    failed_points: int | None = None
-    mass: float | None = None
-    moment_error: float | None = None  # max |e_k|, standard units
-    fit_ks: float | None = None  # KS distance to the observed eigenvalues at the observed size (chosen candidate)
-    verdict: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Report:
-    """Why [`predict`][] chose its model: every candidate, its figures, the verdict."""
-
-    chosen: str
-    candidates: tuple[CandidateReport, ...]
-    zero_rows: int = 0
-    sampling_ks: float | None = None  # the KS that m independent samples of the true law stay below (reference for fit KS)
-
-    def __str__(self) -> str:
-        head = f"chosen: {self.chosen}" + (f" (plus {self.zero_rows} zero rows kept as a fixed atom at 0)" if self.zero_rows else "")
-        if self.sampling_ks is not None:
-            head += f"\n  fit KS: the chosen law at the observed size against the eigenvalues; {self.sampling_ks:.3f} is what sampling explains"
-        rows = [f"  {'model':32s} {'score':>9s} {'validated':>9s} {'failed':>6s} {'mass':>8s} {'moments':>8s} {'fit KS':>7s}  verdict"]
-        fmt = lambda v, f: "-".rjust(int(f.rstrip("defg").split(".")[0])) if v is None else format(v, f)  # noqa: E731
-        for c in self.candidates:
-            rows.append(
-                f"  {c.model:32s} {fmt(c.score, '9.2e')} {fmt(c.validated, '9.4f')} {fmt(c.failed_points, '6d')} {fmt(c.mass, '8.4f')} {fmt(c.moment_error, '8.2g')} {fmt(c.fit_ks, '7.4f')}  {c.verdict}"
-            )
-        return "\n".join([head, *rows])
 
 
 def _check(spec: Spectrum) -> tuple[str | None, dict]:
@@ -320,6 +289,11 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     if not isinstance(x, (Mapping, list, tuple)) and np.ndim(np.asarray(x)) == 2 and weights is None:
         matrix = np.asarray(x)
     arguments.matrix_size("n", n, observed=float(m_all or inputs.n0))
+    freeness = None
+    if matrix is not None:  # free decompression's premise, tested one scale down (`_freeness.py`)
+        freeness = compression_excess(matrix, fit_config.seed)
+        if freeness[0] > EXCESS_TOL:
+            raise ValueError(_not_free(freeness, matrix.shape[0] // 4))
     zeros = 0 if zero is None else int(zero.sum())
     b = inputs.base
     target = np.sort(np.asarray(b.eigs)[np.asarray(b.weights) > 0])
@@ -392,11 +366,24 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
             rows[slot] = dataclasses.replace(rows[slot], fit_ks=_fit_ks(fitted, spec, b, grid_size))
             rows += [CandidateReport(c.name, c.score, verdict="not tried: an earlier candidate passed") for later in (rest, *tiers) for c in later]
         reports += [r for r in rows if r is not None]
-        return dataclasses.replace(spec, check=RESULTS.successful), Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights))
-    report = Report("none", tuple(reports), zeros)
+        return dataclasses.replace(spec, check=RESULTS.successful), Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights), freeness)
+    report = Report("none", tuple(reports), zeros, compression=freeness)
     raise ValueError(
         f"no candidate model passed its check at n = {n}:\n{report}\n"
         + ("Try deg=None (automatic degrees) or other degrees." if deg is not None else _hint(outliers.size))
+    )
+
+
+def _not_free(freeness: tuple[float, float, float, bool], q: int) -> str:
+    """Why a matrix whose principal submatrices are not free compressions of it is not decompressed."""
+    excess, ks, level, profile = freeness
+    return (
+        f"free decompression does not apply to this matrix: its random principal submatrices of size {q} are not free "
+        f"compressions of it (KS {ks:.3f} to free compressions{' with the diagonal profile' if profile else ''}, against {level:.3f} "
+        f"between two compressions: {excess:.3f} of the spectrum misplaced at the observed scale, above {EXCESS_TOL:g}). Dropping rows "
+        "changes this matrix in a way no free (Haar) compression models, as it does a kernel of short bandwidth or a sparse graph "
+        "(each row loses its few neighbours), so no free model extrapolates its spectrum to a larger size. Eigenvalues alone cannot "
+        "show this: predict(numpy.linalg.eigvalsh(a), n) decompresses them without the check, at your own risk."
     )
 
 
@@ -436,7 +423,8 @@ def predict(
     r"""The checked default pipeline: the [`Spectrum`][] at size $n$ predicted from a small matrix.
 
     `x`: the eigenvalues `(m,)` of an $m \times m$ principal submatrix, the symmetric matrix
-    itself `(m, m)` (then its nested submatrices validate the degrees, its zero rows are kept as a
+    itself `(m, m)` (then its principal submatrices must be free compressions of it, checked at size
+    $m/4$, else `ValueError`; its nested submatrices validate the degrees, its zero rows are kept as a
     fixed atom and its diagonal profile serves the Lévy–Khintchine law), or eigenvalues of several
     nested sizes `{size: eigs}`; integer and float32 arrays are accepted and converted to float64
     (a float32 input's exact zeros are judged at float32's precision). `n`: an integer (or an
@@ -462,7 +450,7 @@ def predict(
     **Under `jax.jit`, `jax.vmap`, `jax.grad`** (a traced `x`): pass `deg` (the model choice is
     plain Python) and the eigenvalues `(m,)` or the matrix `(m, m)` (diagonalised in the program, its
     zero rows set aside); `n` and `grid_size` stay Python integers. The curve of those degrees is fitted, solved on a grid covering its support at size $n$ and checked as
-    above, in one compiled program (`_pipeline.py`; isolated outliers are not set aside); `n` may
+    above, in one compiled program (`_pipeline.py`; isolated outliers are not set aside, nor is a matrix checked to be a free compression); `n` may
     then be traced too (a ragged batch, each spectrum to its own size). `throw=True`
     raises the check's message at run time; `throw=False` returns it in `Spectrum.check`, one
     [`RESULTS`][] item per spectrum, so one bad spectrum of a batch never aborts the others.

@@ -58,18 +58,29 @@ def _observed(name: str):
 # m and n that the default rate rule forbids), and the tanh Hessian raises ValueError (no candidate
 # passes its check).
 LOSES = {
-    "laplace_gram_narrow": "loses to the small spectrum as is",
-    "laplace_gram": "loses to the small spectrum as is",
-    "laplace_gram_wide": "loses to the small spectrum as is",
     "activation_gram": "loses to Nystrom: the atom born between m and n",
     "tanh_gauss_newton": "loses to Nystrom: the atom born between m and n",
-    "tanh_hessian": "ValueError: no candidate passes its check",
 }
+# Measured 2026-12-06 (`_freeness.py`, seeds 0 and 1 of each case, 32 draws at m/4): the principal
+# submatrices of these matrices are not free compressions of them, with or without the diagonal profile
+# (excess KS 0.18-0.24 for the Laplacian kernels, 0.19-0.20 for the tanh Hessian, 0.40 for the kNN graph,
+# against at most 0.050 for the other cases), so `predict` raises instead of decompressing. Before the
+# check the Laplacian kernels lost to the spectrum as is (0.394 / 0.404 / 0.407 against 0.213 / 0.215 /
+# 0.216), the tanh Hessian raised (no candidate passed) and the kNN Laplacian beat the rescaled spectrum
+# (0.185 against 0.319) from a model 0.33 KS off at m.
+NOT_FREE = ("laplace_gram_narrow", "laplace_gram", "laplace_gram_wide", "knn_laplacian", "tanh_hessian")
+
+
+@pytest.mark.parametrize("name", NOT_FREE)
+def test_matrices_that_are_not_free_compressions_are_refused(name):
+    _, n, _, sub, _ = _observed(name)
+    with pytest.raises(ValueError, match="not free compressions of it"):
+        fdj.eigvalsh(sub, n)
 
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=LOSES[name])) if name in LOSES else name for name in ALL_CASES],
+    [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=LOSES[name])) if name in LOSES else name for name in ALL_CASES if name not in NOT_FREE],
 )
 def test_prediction_beats_naive_baselines(name):
     case, n, m, sub, small = _observed(name)

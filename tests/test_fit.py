@@ -5,6 +5,7 @@ of size m has the compressed law `.decompress(m / n)`.
 """
 
 import functools
+import logging
 
 import jax
 import jax.numpy as jnp
@@ -310,6 +311,35 @@ def test_vmap_equals_separate_fits_ragged_batch_included():
     separate = jnp.stack([fit(e, (1, 2)).coeffs for e in spectra])
     assert np.max(np.abs(batched.coeffs - separate)) <= 1e-12  # each lane lands on its own minimiser
     assert np.array_equal(batched.n0, [200.0] * 3 + [150.0])
+
+
+def test_the_degree_choice_does_not_recompile_the_fit():
+    """The fields of the degree choice (max degrees, plateau, tries, seed) are plain Python: a fit of
+    given degrees with other values of them reuses the compiled data, fit and scoring programs and
+    gives the same bits."""
+    eigs = np.linalg.eigvalsh(np.random.default_rng(7).standard_normal((120, 240)) @ np.random.default_rng(8).standard_normal((240, 120)) / 240)
+    first = fit(eigs, (1, 2))
+    other = fdj.FitConfig(max_deg_z=2, max_deg_m=3, plateau_factor=5.0, max_tries=1, seed=3)
+    with jax.log_compiles(), _compile_log() as names:
+        again = fit(eigs, (1, 2), config=other)
+    assert not [name for name in names if "_fit_core" in name or "_spectrum_data" in name], names
+    np.testing.assert_array_equal(np.asarray(again.coeffs), np.asarray(first.coeffs))
+    assert other.compiled() == fdj.FitConfig()
+
+
+class _compile_log(logging.Handler):
+    """The messages JAX logs while the block runs (with `jax.log_compiles()`: one per program compiled)."""
+
+    def __enter__(self):
+        self.names: list[str] = []
+        logging.getLogger("jax").addHandler(self)
+        return self.names
+
+    def __exit__(self, *exc):
+        logging.getLogger("jax").removeHandler(self)
+
+    def emit(self, record):
+        self.names.append(record.getMessage())
 
 
 @pytest.mark.parametrize("name", ["atom", "linear", "log"])

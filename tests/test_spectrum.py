@@ -245,6 +245,8 @@ def test_zero_rows_of_a_matrix_input_keep_their_share(getkey):
     n = 2000
     spec, report = fdj.predict(a, n, deg=(1, 2), return_report=True)
     assert isinstance(spec.law, fdj.ZeroRows) and report.zero_rows == 100
+    # B's principal submatrices are free compressions of it (a Wishart matrix): the report says so
+    assert report.compression is not None and abs(report.compression[0]) <= 0.03 and "free compression" in str(report)
     pos, w = np.asarray(spec.atoms[0]), np.asarray(spec.atoms[1])
     assert pos[0] == 0.0 and w[0] == pytest.approx(0.2, abs=1e-15)  # the fixed atom: k/m, exactly
     # B (MP(0.3), 400 -> 1600) is MP(1.2): it grows an atom of 1/6 at 0 (its fit to a 400-sample, about)
