@@ -43,8 +43,9 @@ Three stages, all pure JAX for fixed degrees (`jit`, `vmap`, `grad` compose):
    branch enters every step as data, carried from the last step by Newton in the coefficients
    (the tracker from infinity where that is in doubt, and at the last step); derivatives
    come from two Newton steps on $P(z, \cdot) = 0$ from it, i.e. the implicit function
-   theorem. The returned coefficients carry the derivative of the minimiser (one Newton
-   step with stopped gradients, of value zero), never that of the optimiser's iterations.
+   theorem. The returned coefficients carry the derivative of the minimiser (a custom JVP:
+   the implicit function theorem on the stationarity, built only when differentiated), never
+   that of the optimiser's iterations.
    The refinement is kept only if it lowers the loss without new branch failures.
 
 `deg=None` chooses the degrees by self-validation (see [`fit_with_diagnostics`][]).

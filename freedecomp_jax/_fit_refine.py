@@ -2,6 +2,8 @@ r"""Refinement of a curve fit: the branch-aware loss, optax L-BFGS in whitened c
 polish with the exact Hessian, and the implicit derivative of the minimiser (see the docstring of `_fit.py`).
 """
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -278,12 +280,24 @@ def _implicit(b_star, m_star, problem: _Problem, config: FitConfig):
     r"""`b_star` as value, with the derivative of the minimiser: $db = -H^{-1}\,\partial g(b^*; \text{data})$.
 
     The implicit function theorem on the stationarity $g(b^*(\theta); \theta) = 0$; the
-    optimiser's iterations are never differentiated.
+    optimiser's iterations are never differentiated. A `custom_jvp`: the Newton system is built
+    only when the fit is differentiated, never in a forward pass.
     """
-    b_star = jax.lax.stop_gradient(b_star)
-    g, h = _newton_system(b_star, jax.lax.stop_gradient(m_star), problem, jax.lax.stop_gradient(problem), config)
-    step = -jnp.linalg.solve(h, g)
-    return b_star + step - jax.lax.stop_gradient(step)
+    return _at_minimiser(config, jax.lax.stop_gradient(b_star), jax.lax.stop_gradient(m_star), problem)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _at_minimiser(config: FitConfig, b_star, m_star, problem: _Problem):
+    return b_star
+
+
+@_at_minimiser.defjvp
+def _at_minimiser_jvp(config: FitConfig, primals, tangents):
+    b_star, m_star, problem = primals
+    sg_problem = jax.lax.stop_gradient(problem)
+    h = _newton_system(b_star, m_star, sg_problem, sg_problem, config)[1]
+    _, dg = jax.jvp(lambda p: _newton_system(b_star, m_star, p, sg_problem, config)[0], (problem,), (tangents[2],))
+    return b_star, -jnp.linalg.solve(h, dg)
 
 
 def _sign_fixed(c):
