@@ -11,7 +11,9 @@ In every process the prerequisites of the entry point run first, untimed (e.g. `
 waits for), `second` the same call again (run time only). `import` is the time of
 `import freedecomp_jax`. The `pipeline` row times fit + decompress + eigvalsh together, as
 one first call, after only the import; `predict` times the checked one-liner
-`fdj.predict(eigs, n).eigvalsh()` (= `fdj.eigvalsh(eigs, n)`, degree choice included).
+`fdj.predict(eigs, n).eigvalsh()` (= `fdj.eigvalsh(eigs, n)`, degree choice included); `fit.jit`
+is `fit` inside `jax.jit` (with `deg=None` the degree choice runs as one compiled program,
+`_fit_choice.py`).
 
     python benchmarks/compile_times.py
     python benchmarks/compile_times.py --deg 1,2 --json out.json
@@ -31,7 +33,7 @@ from typing import Any
 
 import _common as C
 
-ENTRY_POINTS = ("fit", "decompress", "curve.stieltjes", "curve.density", "spec.eigvalsh", "pipeline", "predict")
+ENTRY_POINTS = ("fit", "fit.jit", "decompress", "curve.stieltjes", "curve.density", "spec.eigvalsh", "pipeline", "predict")
 MODES = ("no cache", "cache cold", "cache warm")
 
 
@@ -75,6 +77,9 @@ def child(entry: str, cache_dir: str | None, m: int, n: int, grid: int, deg) -> 
         call = lambda: fdj.predict(eigs, n, n0=m, deg=deg, grid_size=grid).eigvalsh()  # noqa: E731
     elif entry == "fit":
         call = fit
+    elif entry == "fit.jit":  # the same fit inside jax.jit (deg=None: the choice as one compiled program)
+        jitted = jax.jit(lambda e: fdj.fit(e, deg=deg, n0=m).coeffs)
+        call = lambda: jitted(eigs)  # noqa: E731
     else:
         curve = C.block(fit())
         if entry == "curve.stieltjes":

@@ -60,6 +60,7 @@ import numpy as np
 from . import _arguments as arguments
 from ._curve import SpectralCurve
 from ._custom_types import ArrayLike, Float, Shaped
+from ._fit_choice import candidate_degrees, fit_automatic
 from ._fit_config import FitConfig, FitDiagnostics
 from ._fit_problem import _transformed
 from ._fit_refine import _core_jit, _data_jit, _scores
@@ -105,10 +106,7 @@ def candidate_scores(inputs: _Inputs, log: bool | None, config: FitConfig) -> li
     held_out = inputs.nested + inputs.joint
     validation = tuple(_transformed(_data_jit(s.eigs, s.weights, mode, s.eps, config), jnp.asarray(s.t)) for s in held_out)
     count = int(np.sum(np.asarray(b.weights) > 0))
-    degrees = sorted(
-        ((L, K) for L in range(1, config.max_deg_z + 1) for K in range(2, config.max_deg_m + 1) if 4 * (L + 1) * (K + 1) <= count),
-        key=lambda d: (d[0] * (d[1] - 1), d[1]),  # branch points, then sheets (fit_with_diagnostics)
-    )
+    degrees = [(L, K) for L, K in candidate_degrees(config) if 4 * (L + 1) * (K + 1) <= count]
     both = np.asarray(_scores(base, validation, tuple(degrees), config), dtype=float)
     eligible = np.all(both <= config.plateau_factor * np.median(both, axis=0), axis=1)
     scores = both.max(axis=1) if held_out else both[:, 0]
@@ -181,7 +179,7 @@ def fit_with_diagnostics(
 ) -> tuple[SpectralCurve, FitDiagnostics]:
     r"""Like [`fit`][], and also return a [`FitDiagnostics`][].
 
-    **Automatic degrees** (`deg=None`, plain Python, not jit-able). Candidates $(L, K)$,
+    **Automatic degrees** (`deg=None`). Candidates $(L, K)$,
     $1 \le L \le$ `max_deg_z`, $2 \le K \le$ `max_deg_m`, with at least
     $4(L+1)(K+1)$ eigenvalues, fewest branch points first (by $L(K-1)$, then by $K$): the
     physical sheet meets the other $K - 1$ roots of $P(z, \cdot)$ only at the zeros of the
@@ -207,6 +205,15 @@ def fit_with_diagnostics(
     take, among the refined valid candidates that pass, the one that best predicts the observed
     spectrum from its own smaller principal submatrices. The chosen
     degrees, the reason and the table of candidates are in the diagnostics.
+
+    Outside a trace the choice is plain Python, one compiled fit per candidate it reaches. Under
+    `jit`, `vmap` and `grad` (1-D eigenvalues, optionally `weights`) the same rule runs as one
+    compiled program (`_fit_choice.py`): candidates masked by their eigenvalue count, the plateau
+    from a masked median, the first `max_tries` eligible refined side by side, each padded with zero
+    coefficients to (`max_deg_z`, `max_deg_m`), and the first valid one selected. The curve then has
+    those largest degrees, its coefficients 0 beyond the chosen ones (`SpectralCurve.trimmed`
+    drops them outside `jit`); the diagnostics name that frame as `deg`. Nested spectra and the table
+    of candidates are not available there.
     """
     return _fit_with_diagnostics(eigs, deg, n0, log, weights, config)
 
@@ -217,8 +224,6 @@ def _fit_with_diagnostics(eigs, deg, n0, log, weights, config: FitConfig):
     if deg is not None:
         deg = arguments.degrees(deg)
     if not is_concrete(eigs, n0, weights):
-        if deg is None:
-            raise ValueError("deg=None (automatic degrees) is plain Python and cannot run under jit/vmap/grad; pass deg=(deg_z, deg_m).")
         arr = jnp.asarray(eigs)
         if arr.ndim != 1:
             raise ValueError(f"under jit/vmap, fit takes a 1-D array of eigenvalues per call; got shape {arr.shape}.")
@@ -228,6 +233,10 @@ def _fit_with_diagnostics(eigs, deg, n0, log, weights, config: FitConfig):
         n0 = jnp.sum(w > 0).astype(jnp.float64) if n0 is None else n0
         eps = arguments.eps_of(np.empty(0, dtype=arr.dtype))
         inputs = _Inputs(_Spectrum(arr.astype(jnp.float64), w, eps), n0, (), ())
+        if deg is None:
+            base = _data_jit(inputs.base.eigs, w, log, eps, config)
+            c, n0, diag = fit_automatic(base, jnp.sum(w > 0), jnp.asarray(n0, dtype=jnp.float64), config)
+            return SpectralCurve(c, n0), diag
         return _fit_fixed(inputs, deg, log, config)
     inputs = _parse_inputs(eigs, n0, weights, config)
     for spec in (inputs.base,) + inputs.joint + inputs.nested:
@@ -257,7 +266,8 @@ def fit(
       the exact compression map. float32 input is upcast to float64; its exact-zero test
       uses float32's precision.
     - `deg`: `(deg_z, deg_m)`, or `None` to choose automatically (see
-      [`fit_with_diagnostics`][]; not jit-able).
+      [`fit_with_diagnostics`][]; under `jit`/`vmap`/`grad` the curve comes back padded with zero
+      coefficients to the largest candidate degrees).
     - `n0`: the matrix size the eigenvalues describe (default: the number of eigenvalues
       with positive weight; pass it for eigenvalues pooled from several submatrices).
     - `log`: sample the transform in log mode (positive spectra spanning decades); `None`
@@ -272,7 +282,7 @@ def fit(
     fraction, carried by the curve itself (a pole of $m$ at 0 with exactly that residue);
     tiny non-zero eigenvalues stay a bulk.
 
-    **Returns:** a [`SpectralCurve`][] with `n0` set. For fixed `deg`, `fit` works under
-    `jit` and `vmap` and is differentiable in the eigenvalues.
+    **Returns:** a [`SpectralCurve`][] with `n0` set. `fit` works under `jit` and `vmap` and is
+    differentiable in the eigenvalues, with given or automatic degrees.
     """
     return _fit_with_diagnostics(eigs, deg, n0, log, weights, config)[0]

@@ -323,22 +323,44 @@ def _monomials(base: _Data, extra: tuple, frame: tuple[int, int]):
 
 
 def _build_problem(base: _Data, extra: tuple, deg: tuple[int, int], config: FitConfig):
-    L, K = deg
-    p = (L + 1) * (K + 1)
-    z, m, pw, prod = _monomials(base, extra, deg)
+    """The problem and closed-form start of a curve of degrees `deg` (`_padded_problem` in its own frame)."""
+    p = (deg[0] + 1) * (deg[1] + 1)
     rows, active = _constraint_rows(base, deg, deg, config)
-    design, proj, colscale, v = _closed_form(prod, jnp.sqrt(pw), rows, active, jnp.ones(p), p - 1)
+    return _padded_problem(base, extra, deg, rows, active, jnp.ones(p), p - 1, config)
+
+
+def _padded_problem(base: _Data, extra: tuple, frame: tuple[int, int], rows, active, mask, rank, config: FitConfig):
+    r"""The conditioned problem, closed-form start and its relative residual of one candidate over the
+    coefficients of degrees `frame`: its constraint `rows` and their `active` flags (`_constraint_rows`),
+    the coefficients it keeps (`mask`, the others held at 0 by the projector) and the constraints' rank
+    (`_closed_form`). All four are arrays, so one compiled program fits every candidate of a frame
+    (`_candidate_tables`): a padded coefficient has a zero column, lies outside the projector's range and
+    gets the gauge term alone in the refinement's Hessian, so it stays 0 and the padded fit is the
+    candidate's own to rounding."""
+    z, m, pw, prod = _monomials(base, extra, frame)
+    design, proj, colscale, v = _closed_form(prod, jnp.sqrt(pw), rows, active, mask, rank)
     tmap = jnp.diag(1.0 / colscale)  # scaled-monomial coefficients = tmap @ b
-    to_raw = jnp.kron(_shift_matrix(L + 1, base.cz, base.sz), jnp.diag(base.sz ** np.arange(K + 1))) @ tmap
+    to_raw = jnp.kron(_shift_matrix(frame[0] + 1, base.cz, base.sz), jnp.diag(base.sz ** np.arange(frame[1] + 1))) @ tmap
     # loss weights: inverse of the sampling variance of m_emp, Var ~ Im m / (n Im z), normalised
     inv_var = pw * jnp.imag(z) / jnp.imag(m)
     omega = inv_var / jnp.sum(inv_var * jnp.abs(m) ** 2)
     problem = _Problem(
         z, m, pw, omega, design, proj, to_raw, 1.0 / colscale, base.smooth, base.eta, base.smooth_dx, base.mass_emp,
-        base.near, base.near_dx, base.check, base.check_dx, base.w0, base.tol0, (L + 1, K + 1),
+        base.near, base.near_dx, base.check, base.check_dx, base.w0, base.tol0, (frame[0] + 1, frame[1] + 1),
     )
-    residual = jnp.linalg.norm(design @ v) / jnp.linalg.norm(design) * np.sqrt(p)
+    residual = jnp.linalg.norm(design @ v) / jnp.linalg.norm(design) * jnp.sqrt(rank + 1.0)
     return problem, v, residual
+
+
+def _candidate_tables(base: _Data, degrees: tuple[tuple[int, int], ...], frame: tuple[int, int], config: FitConfig):
+    """Per degree pair of `degrees`, stacked: its constraint rows over the coefficients of `frame` and
+    their active flags, the 0/1 mask of its coefficients there and its constraints' rank."""
+    masks = np.zeros((len(degrees), (frame[0] + 1) * (frame[1] + 1)))
+    for k, deg in enumerate(degrees):
+        masks[k, _embedding(deg, frame)] = 1.0
+    rows, active = zip(*(_constraint_rows(base, deg, frame, config) for deg in degrees))
+    ranks = jnp.asarray([(L + 1) * (K + 1) - 1 for L, K in degrees])
+    return jnp.stack(rows), jnp.stack(active), jnp.asarray(masks), ranks
 
 
 def _closed_forms(base: _Data, degrees: tuple[tuple[int, int], ...], config: FitConfig) -> Float[Array, "D Lp1 Kp1"]:
@@ -347,13 +369,8 @@ def _closed_forms(base: _Data, degrees: tuple[tuple[int, int], ...], config: Fit
     largest degrees, all solved as one batch (one compiled program for every candidate)."""
     frame = (max(L for L, _ in degrees), max(K for _, K in degrees))
     _, _, pw, prod = _monomials(base, (), frame)
-    masks = np.zeros((len(degrees), prod.shape[1]))
-    for k, deg in enumerate(degrees):
-        masks[k, _embedding(deg, frame)] = 1.0
-    rows, active = zip(*(_constraint_rows(base, deg, frame, config) for deg in degrees))
-    ranks = jnp.asarray([(L + 1) * (K + 1) - 1 for L, K in degrees])
     solve = lambda r, a, mask, rank: _closed_form(prod, jnp.sqrt(pw), r, a, mask, rank)  # noqa: E731
-    _, proj, colscale, v = jax.vmap(solve)(jnp.stack(rows), jnp.stack(active), jnp.asarray(masks), ranks)
+    _, proj, colscale, v = jax.vmap(solve)(*_candidate_tables(base, degrees, frame, config))
     return (jnp.einsum("dpq,dq->dp", proj, v) * (1.0 / colscale)).reshape(len(degrees), frame[0] + 1, frame[1] + 1)
 
 

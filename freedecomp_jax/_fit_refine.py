@@ -363,7 +363,12 @@ def _check_grids(ends, points, lower, problem: _Problem, config: FitConfig):
 
 
 def _fit_core(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitConfig):
-    problem, b0, residual = _build_problem(base, extra, deg, config)
+    return _fit_problem(*_build_problem(base, extra, deg, config), base, deg, n0, config)
+
+
+def _fit_problem(problem: _Problem, b0, residual, base: _Data, deg: tuple[int, int], n0, config: FitConfig):
+    """Refine the closed-form start `b0` of `problem`, keep the refinement if it is better, and report
+    (`deg`: the degrees the diagnostics name). Returns `(c, n0, diagnostics)`."""
     sg_problem = jax.lax.stop_gradient(problem)
     b0_sg = jax.lax.stop_gradient(b0)
     m0, status0 = _tracked(_Coefficients(b0_sg).raw(sg_problem), sg_problem, config)

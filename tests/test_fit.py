@@ -503,11 +503,6 @@ def test_float32_needs_x64_and_is_upcast():
     assert float(diag.zero_tolerance) == pytest.approx(200 * np.finfo(np.float32).eps * 2.0)
 
 
-def test_deg_none_is_not_traceable():
-    with pytest.raises(ValueError, match="deg=None"):
-        jax.jit(lambda e: fit(e).coeffs)(jnp.asarray(_good()))
-
-
 def test_constraint_projector_keeps_rows_in_priority_order():
     # against NumPy's null space (SVD): independent rows, a dependent row, a row over the rank cap
     rng = np.random.default_rng(0)

@@ -1,0 +1,84 @@
+r"""Automatic degrees as one compiled program: `fit(eigs, deg=None)` under `jit`, `vmap` and `grad`.
+
+Outside a trace the degrees are chosen in plain Python (`_fit.py`, [`fit_with_diagnostics`][]), one
+compiled fit per candidate it reaches. Inside one, the same rule runs with static shapes:
+
+1. **Candidates**: every $(L, K)$, $1 \le L \le$ `max_deg_z`, $2 \le K \le$ `max_deg_m`, fewest branch
+   points $L(K - 1)$ first, then fewest sheets $K$ (`candidate_degrees`); a candidate with fewer than
+   $4(L+1)(K+1)$ eigenvalues of positive weight is masked (the count may be traced: ragged batches).
+2. **Scores**: each candidate's closed-form fit, padded with zero coefficients to the frame
+   $(\text{max\_deg\_z}, \text{max\_deg\_m})$ (`_scores`), and its relative mismatch at the fit points;
+   eligible when within `plateau_factor` of the median over the unmasked candidates.
+3. **Refinement** of the first `max_tries` eligible ones, each in the frame (`_padded_problem`: its
+   constraint rows, coefficient mask and rank are arrays, so one program vmapped over `max_tries` lanes
+   fits them all; a padded coefficient stays exactly 0).
+4. **Choice**: the first refined curve that is valid (branch tracked, density $\ge 0$, unit mass), else
+   the one with the fewest branch failures, then the mass closest to 1, as outside a trace.
+
+The curve comes back in the frame, its coefficients 0 beyond the chosen degrees (`SpectralCurve.trimmed`
+drops those rows and columns outside `jit`). With no eligible candidate its coefficients and the
+diagnostics' figures are NaN (`diagnostics.valid` is False), so one such spectrum of a batch does not stop
+the others. The choice is piecewise constant in the data; its derivative is the chosen fit's (the implicit
+function theorem). Each candidate is the same minimiser as outside a trace, so the two choices agree, to
+rounding, wherever the refinement converges within `FitConfig.polish` Newton steps; a fit cut off by that
+budget ends at a point that depends on rounding (the padded problem's and the candidate's own differ in
+their last bits), so there the two may differ by as much as the fit is from its minimiser.
+"""
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ._fit_config import FitConfig
+from ._fit_problem import _candidate_tables, _Data, _padded_problem
+from ._fit_refine import _fit_problem, _scores
+
+
+def candidate_degrees(config: FitConfig) -> tuple[tuple[int, int], ...]:
+    """Every degree pair of automatic degrees, fewest branch points $L(K-1)$ first, then fewest sheets $K$."""
+    pairs = ((L, K) for L in range(1, config.max_deg_z + 1) for K in range(2, config.max_deg_m + 1))
+    return tuple(sorted(pairs, key=lambda d: (d[0] * (d[1] - 1), d[1])))
+
+
+def fit_automatic(base: _Data, count, n0, config: FitConfig):
+    """`(coefficients, n0, diagnostics)` of the automatic degrees for the data `base` of `count`
+    eigenvalues (module docstring); the diagnostics name the frame as `deg`."""
+    degrees = candidate_degrees(config)
+    frame = (config.max_deg_z, config.max_deg_m)
+    return _program(base, count, n0, degrees, frame, min(config.max_tries, len(degrees)), config.plateau_factor, config.compiled())
+
+
+@eqx.filter_jit
+def _program(base: _Data, count, n0, degrees, frame, tries: int, plateau: float, config: FitConfig):
+    number = len(degrees)
+    enough = jnp.asarray([4 * (L + 1) * (K + 1) for L, K in degrees]) <= count
+    score = _scores(base, (), degrees, config)[:, 0]
+    ordered = jnp.sort(jnp.where(enough, score, jnp.inf))
+    k = jnp.sum(enough)
+    median = 0.5 * (ordered[jnp.maximum(k - 1, 0) // 2] + ordered[k // 2])
+    eligible = enough & (score <= plateau * median)
+    lanes = jnp.argsort(jnp.where(eligible, 0, number) + jnp.arange(number))[:tries]  # the first `tries` eligible, in order
+    tried = eligible[lanes]
+
+    def one(rows, active, mask, rank):
+        problem, b0, residual = _padded_problem(base, (), frame, rows, active, mask, rank, config)
+        return _fit_problem(problem, b0, residual, base, frame, n0, config)
+
+    tables = _candidate_tables(base, degrees, frame, config)
+    c, n0, diag = jax.vmap(one, out_axes=(0, None, 0))(*(t[lanes] for t in tables))
+    failures = jnp.where(tried, diag.branch_failures, jnp.iinfo(diag.branch_failures.dtype).max)
+    fewest = tried & (failures == jnp.min(failures))
+    closest = jnp.argmin(jnp.where(fewest, jnp.abs(diag.mass - 1.0), jnp.inf))
+    valid = tried & jax.vmap(lambda d: d.valid)(diag)
+    pick = jnp.where(jnp.any(valid), jnp.argmax(valid), closest)
+    any_tried = jnp.any(tried)
+    c, diag = jax.tree_util.tree_map(  # no eligible candidate: NaN coefficients and figures
+        lambda leaf: jnp.where(any_tried, leaf[pick], jnp.nan) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf[pick], (c, diag)
+    )
+    reason = (
+        f"deg=None under jit/vmap/grad: of the first {tries} eligible candidate degrees, the first whose refined curve is valid "
+        f"(else the closest to validity), fitted in the frame {frame}: coefficients 0 beyond the chosen degrees"
+    )
+    return c, n0, dataclasses.replace(diag, reason=reason)
