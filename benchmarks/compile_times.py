@@ -13,7 +13,8 @@ waits for), `second` the same call again (run time only). `import` is the time o
 one first call, after only the import; `predict` times the checked one-liner
 `fdj.predict(eigs, n).eigvalsh()` (= `fdj.eigvalsh(eigs, n)`, degree choice included); `fit.jit`
 is `fit` inside `jax.jit` (with `deg=None` the degree choice runs as one compiled program,
-`_fit_choice.py`).
+`_fit_choice.py`); `predict.jit` is `fdj.eigvalsh(eigs, n)` inside `jax.jit` (with `deg=None` every
+refined candidate is solved and checked at n in the one program, `_pipeline.py`).
 
     python benchmarks/compile_times.py
     python benchmarks/compile_times.py --deg 1,2 --json out.json
@@ -33,7 +34,7 @@ from typing import Any
 
 import _common as C
 
-ENTRY_POINTS = ("fit", "fit.jit", "decompress", "curve.stieltjes", "curve.density", "spec.eigvalsh", "pipeline", "predict")
+ENTRY_POINTS = ("fit", "fit.jit", "decompress", "curve.stieltjes", "curve.density", "spec.eigvalsh", "pipeline", "predict", "predict.jit")
 MODES = ("no cache", "cache cold", "cache warm")
 
 
@@ -75,6 +76,9 @@ def child(entry: str, cache_dir: str | None, m: int, n: int, grid: int, deg) -> 
         call = pipeline
     elif entry == "predict":  # the checked one-liner fdj.eigvalsh (degree choice included when deg=None)
         call = lambda: fdj.predict(eigs, n, n0=m, deg=deg, grid_size=grid).eigvalsh()  # noqa: E731
+    elif entry == "predict.jit":  # the same one-liner inside jax.jit (deg=None: candidates checked side by side)
+        jitted_predict = jax.jit(lambda e: fdj.eigvalsh(e, n, n0=m, deg=deg, grid_size=grid))
+        call = lambda: jitted_predict(eigs)  # noqa: E731
     elif entry == "fit":
         call = fit
     elif entry == "fit.jit":  # the same fit inside jax.jit (deg=None: the choice as one compiled program)

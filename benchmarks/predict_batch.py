@@ -1,11 +1,12 @@
-"""The checked pipeline of given degrees over a batch: `jax.jit(jax.vmap(predict(e, n, deg, throw=False)))`.
+"""The checked pipeline over a batch: `jax.jit(jax.vmap(predict(e, n, deg, throw=False)))`, given or automatic degrees.
 
 Unlike `batch_throughput.py` (fit + decompress on a fixed grid chosen by hand), every spectrum here
 gets its own grid covering its predicted support and the check of `predict` (failed points, mass,
 moments: one `RESULTS` item per spectrum in `spec.check`). For each batch size B, in this process:
 compile time (lower + compile), median run time over repeats, spectra per second, the spectra whose
 check failed, and the largest difference of the first three lanes from single concrete `predict`
-calls (plain Python, same degrees).
+calls (plain Python, same degrees; with `--deg auto` the automatic choice of both: every candidate curve
+checked at n side by side in the compiled program, the first that passes in the concrete call).
 
 The spectra are the exact quantiles (k - 1/2)/m of Marchenko–Pastur laws with random ratio in
 [0.05, 0.5] and scale in [0.5, 2] (`_common.mp_law_spectra`). With `--matrices` the input is the
@@ -13,6 +14,7 @@ stack of matrices Q diag(spectrum) Q^T (Q Haar, one per lane), shape (B, m, m): 
 diagonalised inside the program (its time is in the run column).
 
     python benchmarks/predict_batch.py --batches 1,16,256
+    python benchmarks/predict_batch.py --deg auto --batches 16
     python benchmarks/predict_batch.py --matrices --m 300 --n 2400 --batches 1,16,64
 """
 
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--m", type=int, default=1000)
     p.add_argument("--n", type=int, default=8000)
     p.add_argument("--grid", type=int, default=512)
-    p.add_argument("--deg", default="1,2")
+    p.add_argument("--deg", default="1,2", help="deg_z,deg_m or 'auto' (deg=None)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--matrices", action="store_true", help="pass the (B, m, m) matrices instead of their eigenvalues")
     args = p.parse_args(argv)
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     import freedecomp_jax as fdj
 
     print(C.describe_machine(C.machine_info()))
-    deg = tuple(int(v) for v in args.deg.split(","))
+    deg = None if args.deg == "auto" else tuple(int(v) for v in args.deg.split(","))
     print(f"# m={args.m}, n={args.n}, grid {args.grid}, deg {deg}, input: {'matrices (B, m, m)' if args.matrices else 'eigenvalues (B, m)'}")
     fn = jax.jit(jax.vmap(lambda e: fdj.predict(e, args.n, deg=deg, grid_size=args.grid, throw=False)))
     ok = int(fdj.RESULTS.successful._value)

@@ -22,13 +22,15 @@ from ._series import laurent_series, spectral_radius
 def pole_candidates(c, center, width):
     r"""Real roots $a$ of $a_K$ (as `(positions, scaled positions)`) and the residue
     $w_0 = a_{K-1}(a)/a_K'(a)$ of the branch with a pole there ("virtual" when $w_0 \le 0$);
-    $w_0 = -\infty$ marks empty slots.
+    $w_0 = -\infty$ marks empty slots. $K$ is the highest power of $m$ with a non-zero coefficient
+    (a curve padded with zero columns, as automatic degrees under `jit` return it, has the same poles).
 
     Computed on the unscaled coefficients (so an atom at 0 stays exactly at 0); the roots are
     differentiable through one value-neutral Newton step (implicit function theorem).
     """
     L, K = c.shape[0] - 1, c.shape[1] - 1
-    aK = c[:, K]
+    top = jnp.max(jnp.where(jnp.any(c != 0, axis=0), jnp.arange(K + 1), 1))  # the highest non-zero column
+    aK = jnp.take(c, top, axis=1)
     daK = aK[1:] * jnp.arange(1, L + 1)
     roots = polyroots(jax.lax.stop_gradient(aK).astype(jnp.complex128)).roots
     a_s = jax.lax.stop_gradient(jnp.real(roots))
@@ -37,7 +39,7 @@ def pole_candidates(c, center, width):
     safe = jnp.where(dak_s == 0, 1.0, dak_s)
     p = jnp.polyval(aK[::-1], a_s)
     a = a_s - (p - jax.lax.stop_gradient(p)) / safe
-    w0 = jnp.polyval(c[:, K - 1][::-1], a) / jnp.where(dak_s == 0, 1.0, jnp.polyval(daK[::-1], a))
+    w0 = jnp.polyval(jnp.take(c, top - 1, axis=1)[::-1], a) / jnp.where(dak_s == 0, 1.0, jnp.polyval(daK[::-1], a))
     real = real & (dak_s != 0) & jnp.isfinite(w0)
     # a double root of a_K would be listed twice: keep the first copy only
     first = jnp.ones((L,), dtype=bool)

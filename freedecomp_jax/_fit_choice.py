@@ -45,29 +45,7 @@ def candidate_degrees(config: FitConfig) -> tuple[tuple[int, int], ...]:
 def fit_automatic(base: _Data, count, n0, config: FitConfig):
     """`(coefficients, n0, diagnostics)` of the automatic degrees for the data `base` of `count`
     eigenvalues (module docstring); the diagnostics name the frame as `deg`."""
-    degrees = candidate_degrees(config)
-    frame = (config.max_deg_z, config.max_deg_m)
-    return _program(base, count, n0, degrees, frame, min(config.max_tries, len(degrees)), config.plateau_factor, config.compiled())
-
-
-@eqx.filter_jit
-def _program(base: _Data, count, n0, degrees, frame, tries: int, plateau: float, config: FitConfig):
-    number = len(degrees)
-    enough = jnp.asarray([4 * (L + 1) * (K + 1) for L, K in degrees]) <= count
-    score = _scores(base, (), degrees, config)[:, 0]
-    ordered = jnp.sort(jnp.where(enough, score, jnp.inf))
-    k = jnp.sum(enough)
-    median = 0.5 * (ordered[jnp.maximum(k - 1, 0) // 2] + ordered[k // 2])
-    eligible = enough & (score <= plateau * median)
-    lanes = jnp.argsort(jnp.where(eligible, 0, number) + jnp.arange(number))[:tries]  # the first `tries` eligible, in order
-    tried = eligible[lanes]
-
-    def one(rows, active, mask, rank):
-        problem, b0, residual = _padded_problem(base, (), frame, rows, active, mask, rank, config)
-        return _fit_problem(problem, b0, residual, base, frame, n0, config)
-
-    tables = _candidate_tables(base, degrees, frame, config)
-    c, n0, diag = jax.vmap(one, out_axes=(0, None, 0))(*(t[lanes] for t in tables))
+    c, n0, diag, tried = automatic_lanes(base, count, n0, config)
     failures = jnp.where(tried, diag.branch_failures, jnp.iinfo(diag.branch_failures.dtype).max)
     fewest = tried & (failures == jnp.min(failures))
     closest = jnp.argmin(jnp.where(fewest, jnp.abs(diag.mass - 1.0), jnp.inf))
@@ -78,7 +56,36 @@ def _program(base: _Data, count, n0, degrees, frame, tries: int, plateau: float,
         lambda leaf: jnp.where(any_tried, leaf[pick], jnp.nan) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf[pick], (c, diag)
     )
     reason = (
-        f"deg=None under jit/vmap/grad: of the first {tries} eligible candidate degrees, the first whose refined curve is valid "
-        f"(else the closest to validity), fitted in the frame {frame}: coefficients 0 beyond the chosen degrees"
+        f"deg=None under jit/vmap/grad: of the first {tried.shape[0]} eligible candidate degrees, the first whose refined curve is valid "
+        f"(else the closest to validity), fitted in the frame {(config.max_deg_z, config.max_deg_m)}: coefficients 0 beyond the chosen degrees"
     )
     return c, n0, dataclasses.replace(diag, reason=reason)
+
+
+def automatic_lanes(base: _Data, count, n0, config: FitConfig):
+    """The refined candidates of steps 1-3 side by side: `(coefficients, n0, diagnostics, tried)`, one
+    lane per candidate (the first `max_tries` eligible in order; `tried` False on a lane filled by an
+    ineligible one), each in the frame. [`predict`][] under a trace checks every lane at size $n$."""
+    degrees = candidate_degrees(config)
+    frame = (config.max_deg_z, config.max_deg_m)
+    return _lanes(base, count, n0, degrees, frame, min(config.max_tries, len(degrees)), config.plateau_factor, config.compiled())
+
+
+@eqx.filter_jit
+def _lanes(base: _Data, count, n0, degrees, frame, tries: int, plateau: float, config: FitConfig):
+    number = len(degrees)
+    enough = jnp.asarray([4 * (L + 1) * (K + 1) for L, K in degrees]) <= count
+    score = _scores(base, (), degrees, config)[:, 0]
+    ordered = jnp.sort(jnp.where(enough, score, jnp.inf))
+    k = jnp.sum(enough)
+    median = 0.5 * (ordered[jnp.maximum(k - 1, 0) // 2] + ordered[k // 2])
+    eligible = enough & (score <= plateau * median)
+    lanes = jnp.argsort(jnp.where(eligible, 0, number) + jnp.arange(number))[:tries]  # the first `tries` eligible, in order
+
+    def one(rows, active, mask, rank):
+        problem, b0, residual = _padded_problem(base, (), frame, rows, active, mask, rank, config)
+        return _fit_problem(problem, b0, residual, base, frame, n0, config)
+
+    tables = _candidate_tables(base, degrees, frame, config)
+    c, n0, diag = jax.vmap(one, out_axes=(0, None, 0))(*(t[lanes] for t in tables))
+    return c, n0, diag, eligible[lanes]

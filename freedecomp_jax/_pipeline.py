@@ -1,4 +1,4 @@
-r"""The check of a prediction, and the checked pipeline of given degrees as one pure function.
+r"""The check of a prediction, and the checked pipeline as one pure function.
 
 **The check** (`check`, used by [`predict`][] in and outside `jit`): a prediction at size $n$ passes
 with no failed grid point, total mass within `CHECK_TOL` of 1 and its moments within `CHECK_TOL`
@@ -18,6 +18,19 @@ pipeline does, with static shapes: $k$ of the eigenvalues nearest 0 (the $k$ zer
 adds to the spectrum of $B$) get weight 0, the curve describes $B$ ($n_0 = m - k$) and the law is
 [`ZeroRows`][] of fraction $k/m$ (its atom of weight 0 when $k = 0$). A matrix that is not symmetric
 is reported per spectrum (`RESULTS.not_symmetric`).
+
+**Automatic degrees of traced eigenvalues** (`deg=None`, [`Free`][] decompression): the candidates that
+the plain-Python choice would refine (`_fit_choice.automatic_lanes`: the first `max_tries` eligible, each
+padded with zero coefficients to (`max_deg_z`, `max_deg_m`); a padded curve is the same polynomial, with
+the same grid and law) are each solved on the grid covering its support at $n$ and checked, side by
+side (`jax.vmap` over candidates), and the first that is valid at $n_0$ and passes at $n$ is returned,
+as the concrete choice takes the first that passes. A spectrum where none passes reports
+`RESULTS.no_curve_passed` (the concrete call goes on to the free Lévy–Khintchine law, which is plain
+Python). The concrete choice also passes over a curve whose refits to free compressions of the
+eigenvalues do not beat the baselines (`_validate.decompresses`); that gate is not made here, so where
+it rejects a curve that passes its check the two choices differ. So do they where a candidate's loss has
+a flat valley (a larger curve fitted to the exact quantiles of a simpler law): the padded and the plain fit
+then end at different points of it.
 """
 
 import dataclasses
@@ -28,12 +41,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _arguments as arguments
+from ._curve import SpectralCurve
 from ._curve_solve import CurveSolver
 from ._custom_types import Array, Float, Int
 from ._fit import _fit_fixed, fit
+from ._fit_choice import automatic_lanes
 from ._fit_config import FitConfig
+from ._fit_refine import _data_jit
 from ._inputs import _Inputs, _Spectrum
-from ._kinds import AbstractDecompression
+from ._kinds import AbstractDecompression, Free
 from ._results import RESULTS, failed, first_failure, where
 from ._spectrum import Spectrum
 from ._zero_rows import ZeroRows
@@ -67,18 +83,18 @@ def predict_traced(
 ) -> Spectrum:
     """[`predict`][] of a traced input (module docstring): the checked prediction, its outcome in
     `Spectrum.check`; `throw` raises the outcome's message at run time instead."""
-    if deg is None:
-        raise ValueError(
-            "predict under jit/vmap/grad needs deg=(deg_z, deg_m): the automatic model choice is plain Python "
-            "(it looks at the data). Choose the degrees once outside jit (predict(x, n, return_report=True) "
-            "names them) and pass them here."
-        )
     arr = jnp.asarray(x)
     if jnp.iscomplexobj(arr):
         raise ValueError("x is complex; pass the real eigenvalues or a real symmetric matrix.")
     eps = arguments.eps_of(np.empty(0, dtype=arr.dtype))
     size = jnp.asarray(n, dtype=jnp.float64)  # n may be traced: each lane of a ragged batch to its own size
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1]:
+        if deg is None:
+            raise ValueError(
+                "predict of a matrix under jit/vmap/grad needs deg=(deg_z, deg_m): outside jit its automatic choice ranks the "
+                "candidates by the matrix's own sub-submatrices, which is plain Python. Choose the degrees once outside jit "
+                "(predict(a, n, return_report=True) names them) and pass them here, or pass its eigenvalues."
+            )
         if weights is not None or n0 is not None:
             raise ValueError("a matrix input takes neither weights nor n0 (n0 is its size); pass the eigenvalues with their weights instead.")
         eigs, w, zeros, position, asymmetric = _matrix_spectrum(arr, eps)
@@ -86,6 +102,13 @@ def predict_traced(
         kind = kind.without_rows((m - zeros) / m)
         curve, _ = _fit_fixed(_Inputs(_Spectrum(eigs, w, eps), m - zeros, (), ()), deg, log, fit_config)
         law, grid = ZeroRows(curve, zeros / m, m, position), curve.grid(kind, size * (m - zeros) / m, grid_size, solver)
+    elif arr.ndim == 1 and deg is None:
+        if not isinstance(kind, Free):
+            raise ValueError(
+                "predict with Deformed decompression under jit/vmap/grad needs deg=(deg_z, deg_m): its automatic choice ranks "
+                "Gram models by validated extrapolation, which is plain Python. Choose outside jit (return_report=True names the model)."
+            )
+        return _automatic(arr, size, kind, n0, log, weights, fit_config, grid_size, solver, throw)
     elif arr.ndim == 1:
         asymmetric = jnp.asarray(False)
         curve = fit(x, deg, n0, log=log, weights=weights, config=fit_config)
@@ -97,10 +120,33 @@ def predict_traced(
         )
     spec = Spectrum.solve(law, kind, grid, size, solver)
     result = where(size >= law.n0 * (1 - 1e-12), check(spec)[0], RESULTS.size_below_n0)
-    result = where(asymmetric, RESULTS.not_symmetric, result)
+    return _checked(spec, where(asymmetric, RESULTS.not_symmetric, result), throw)
+
+
+def _checked(spec: Spectrum, result: RESULTS, throw: bool) -> Spectrum:
     if throw:
         spec = eqx.tree_at(lambda s: s.density, spec, result.error_if(spec.density, result != RESULTS.successful))
     return dataclasses.replace(spec, check=result)
+
+
+def _automatic(eigs, size, kind, n0, log, weights, fit_config: FitConfig, grid_size: int, solver: CurveSolver, throw: bool) -> Spectrum:
+    """Automatic degrees of traced eigenvalues (module docstring): every refined candidate solved and
+    checked at size $n$ side by side, the first valid one that passes returned."""
+    w = jnp.ones(eigs.shape) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
+    n0 = jnp.sum(w > 0).astype(jnp.float64) if n0 is None else jnp.asarray(n0, dtype=jnp.float64)
+    base = _data_jit(eigs.astype(jnp.float64), w, log, arguments.eps_of(np.empty(0, dtype=eigs.dtype)), fit_config)
+    coeffs, n0, diag, tried = automatic_lanes(base, jnp.sum(w > 0), n0, fit_config)
+
+    def solve(c):
+        curve = SpectralCurve(c, n0)
+        spec = Spectrum.solve(curve, kind, curve.grid(kind, size, grid_size, solver), size, solver)
+        return spec, check(spec)[0]
+
+    specs, results = jax.vmap(solve)(coeffs)
+    passed = tried & jax.vmap(lambda d: d.valid)(diag) & (results == RESULTS.successful)
+    spec = jax.tree.map(lambda v: v[jnp.argmax(passed)], specs)
+    result = where(jnp.any(passed), RESULTS.successful, RESULTS.no_curve_passed)
+    return _checked(spec, where(size >= n0 * (1 - 1e-12), result, RESULTS.size_below_n0), throw)
 
 
 def _matrix_spectrum(a, eps: float):

@@ -39,7 +39,7 @@ class RESULTS(eqx.Enumeration):
     mass_off = (
         "(a check of the whole prediction) its total mass at size n is not 1 within 1e-2: the flow "
         "left the physical branch, or the grid misses part of the support; refit with other "
-        "degrees, or call predict outside jit with deg=None to let it choose them."
+        "degrees, or pass deg=None to let predict choose them."
     )
     size_below_n0 = (
         "(a check of the whole prediction) the target size n is smaller than the observed size n0: "
@@ -52,7 +52,12 @@ class RESULTS(eqx.Enumeration):
     moments_off = (
         "(a check of the whole prediction) its moments at size n miss the exact ones by more than "
         "1e-2 standard units: the flow left the physical branch somewhere; refit with other degrees, "
-        "or call predict outside jit with deg=None to let it choose them."
+        "or pass deg=None to let predict choose them."
+    )
+    no_curve_passed = (
+        "(a check of the whole prediction, automatic degrees under jit) no refined candidate curve is "
+        "valid at the observed size and passes its check at n: call predict outside jit, which goes on to "
+        "the free Levy-Khintchine law and reports why each candidate failed, or pass deg."
     )
 
 

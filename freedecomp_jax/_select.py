@@ -447,9 +447,12 @@ def predict(
     the same input gives the same bits in every call and every process. The returned spectrum's
     `check` is `RESULTS.successful`.
 
-    **Under `jax.jit`, `jax.vmap`, `jax.grad`** (a traced `x`): pass `deg` (the model choice is
-    plain Python) and the eigenvalues `(m,)` or the matrix `(m, m)` (diagonalised in the program, its
-    zero rows set aside); `n` and `grid_size` stay Python integers. The curve of those degrees is fitted, solved on a grid covering its support at size $n$ and checked as
+    **Under `jax.jit`, `jax.vmap`, `jax.grad`** (a traced `x`): the eigenvalues `(m,)` with automatic or
+    given degrees, or the matrix `(m, m)` with `deg` (diagonalised in the program, its zero rows set
+    aside); `n` and `grid_size` stay Python integers. The curve of the given degrees, or every candidate
+    curve of automatic degrees side by side (the first valid one that passes is returned; a spectrum where
+    none passes reports `RESULTS.no_curve_passed`: the Lévy–Khintchine fallback and the gate by free
+    compressions are plain Python), is fitted, solved on a grid covering its support at size $n$ and checked as
     above, in one compiled program (`_pipeline.py`; isolated outliers are not set aside, nor is a matrix checked to be a free compression); `n` may
     then be traced too (a ragged batch, each spectrum to its own size). `throw=True`
     raises the check's message at run time; `throw=False` returns it in `Spectrum.check`, one

@@ -81,6 +81,23 @@ def test_exact_laws(name):
         assert res.max() <= 1e-8, (name, tau, res.max())
 
 
+def test_a_curve_padded_with_zero_coefficients_is_the_same_law():
+    # automatic degrees under jit return curves in the frame of the largest degrees: the MP curve (1, 2)
+    # padded to (2, 3) is the same polynomial, so its decompression is the closed form, atoms included
+    # (the atom at 0 is born at tau = 1/0.3; its position is a root of the highest non-zero column in m)
+    curve = MP.curve(N0)
+    padded = SpectralCurve(jnp.zeros((3, 4)).at[:2, :3].set(curve.coeffs), N0)
+    spec = decompress(padded, X_MP, N0 * TAUS)
+    for k, tau in enumerate(TAUS):
+        target = MP.decompress(tau)
+        rho = np.asarray(spec[k].density)
+        assert np.trapezoid(np.abs(rho - np.asarray(target.density(X_MP))), X_MP) <= 1e-3
+        pos, w = (np.asarray(a) for a in spec[k].atoms)
+        ex_pos, ex_w = (np.asarray(a) for a in target.atoms())
+        np.testing.assert_allclose(np.sum(w[w > 0]), np.sum(ex_w[ex_w > 0]), atol=1e-4)
+        np.testing.assert_allclose(pos[w > 0], 0.0, atol=1e-12)
+
+
 def test_a_zero_of_the_branch_in_a_gap():
     # a deformed Wigner law whose Stieltjes transform crosses 0 in the middle of its gap (x = 0.25, by
     # symmetry), compressed exactly to N0/8 (a (2, 4) curve) and decompressed back by 8: the evolved

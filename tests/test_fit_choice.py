@@ -16,9 +16,11 @@ from freedecomp_jax import distributions as D
 from freedecomp_jax._fit import fit, fit_with_diagnostics
 from freedecomp_jax._fit_choice import candidate_degrees
 
-# frame (2, 3): candidates (1, 2), (2, 2), (1, 3), (2, 3) (a smaller program than the default's (3, 6));
-# the fits of given degrees outside jit are the default programs (the choice's fields are not compiled in)
+# frame (1, 3): candidates (1, 2), (1, 3), padded in m; frame (2, 3) (slow): (1, 2), (2, 2), (1, 3), (2, 3), padded
+# in z and m (smaller programs than the default's (3, 6)); the fits of given degrees outside jit are the default
+# programs (the choice's fields are not compiled in)
 CONFIG = fdj.FitConfig(max_deg_z=2, max_deg_m=3)
+FRAMES = [(1, 3), pytest.param((2, 3), marks=pytest.mark.slow)]
 M = 400
 
 
@@ -49,7 +51,8 @@ def test_candidates_fewest_branch_points_first():
     assert keys == sorted(keys)
 
 
-def test_jit_vmap_equals_the_choice_outside_jit():
+@pytest.mark.parametrize("frame", FRAMES)
+def test_jit_vmap_equals_the_choice_outside_jit(frame):
     """One compiled program over a batch: each lane chooses the degrees that the plain-Python choice does,
     with the same coefficients (padded with zeros to the frame, which `SpectralCurve.trimmed` drops); a
     ragged lane (weights) is the fit of its own eigenvalues; a lane with too few eigenvalues for any candidate gives NaN without stopping the others."""
@@ -58,19 +61,20 @@ def test_jit_vmap_equals_the_choice_outside_jit():
     weights = np.ones((4, M))
     weights[2, ::4] = 0.0  # a ragged lane: 300 of the 400 eigenvalues
     weights[3, 20:] = 0.0  # 20 eigenvalues: fewer than 4 (L+1)(K+1) for every candidate
-    batched, diag = jax.jit(jax.vmap(lambda e, w: fit_with_diagnostics(e, None, weights=w, config=CONFIG)))(jnp.asarray(eigs), jnp.asarray(weights))
+    config = fdj.FitConfig(max_deg_z=frame[0], max_deg_m=frame[1])
+    batched, diag = jax.jit(jax.vmap(lambda e, w: fit_with_diagnostics(e, None, weights=w, config=config)))(jnp.asarray(eigs), jnp.asarray(weights))
     valid = np.asarray(jax.vmap(lambda d: d.valid)(diag))
     chosen = []
     for k, (e, w) in enumerate(zip(eigs[:3], weights[:3])):
-        want, want_diag = fit_with_diagnostics(e[w > 0], None, config=CONFIG)
-        np.testing.assert_allclose(np.asarray(batched.coeffs[k]), _embedded(want, (2, 3)), rtol=0, atol=1e-10)
+        want, want_diag = fit_with_diagnostics(e[w > 0], None, config=config)
+        np.testing.assert_allclose(np.asarray(batched.coeffs[k]), _embedded(want, frame), rtol=0, atol=1e-10)
         assert float(batched.n0[k]) == float(np.sum(w > 0))
         assert valid[k] == bool(want_diag.valid)
         chosen.append(want_diag.deg)
         assert tuple(s - 1 for s in fdj.SpectralCurve(batched.coeffs[k]).trimmed().coeffs.shape) == want_diag.deg
     assert chosen[0] != chosen[1]  # the two laws take different lanes of the choice
     assert np.all(np.isnan(np.asarray(batched.coeffs[3]))) and not valid[3]
-    assert diag.deg == (2, 3) and "under jit" in diag.reason
+    assert diag.deg == frame and "under jit" in diag.reason
 
 
 @pytest.mark.slow

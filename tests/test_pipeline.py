@@ -161,12 +161,47 @@ def test_grad_with_respect_to_the_matrix():
 def test_clear_errors_under_jit(batch):
     with pytest.raises(ValueError, match="static under jit"):
         jax.jit(lambda e, n: fdj.eigvalsh(e, n, deg=DEG))(batch[0], N)
+    with pytest.raises(ValueError, match="needs deg"):  # a matrix's automatic choice ranks by its sub-submatrices
+        jax.jit(lambda a: fdj.predict(a, N).density)(jnp.eye(4))
     with pytest.raises(ValueError, match="needs deg"):
-        jax.jit(lambda e: fdj.predict(e, N).density)(batch[0])
+        jax.jit(lambda e: fdj.predict(e, N, fdj.Deformed(0.5)).density)(batch[0])
     with pytest.raises(ValueError, match="eigenvalues of one matrix"):
         jax.jit(lambda a: fdj.predict(a, N, deg=DEG).density)(jnp.ones((2, 4, 4)))
     with pytest.raises(ValueError, match="return_report"):
         jax.jit(lambda e: fdj.predict(e, N, deg=DEG, return_report=True)[0].density)(batch[0])
+
+
+AUTO = fdj.FitConfig(max_deg_z=1, max_deg_m=3)  # automatic degrees among (1, 2), (1, 3): a smaller program than the default frame
+
+
+def test_automatic_degrees_under_jit_vmap_equal_single_calls(batch):
+    # deg=None in a traced call: every refined candidate solved and checked at n side by side, the first that
+    # passes returned, as the plain-Python choice does; a lane of 20 eigenvalues (no candidate eligible) reports it
+    weights = jnp.ones((4, M)).at[3, 20:].set(0.0)
+    eigs = jnp.concatenate([batch, batch[:1]])
+    out = jax.jit(jax.vmap(lambda e, w: fdj.predict(e, N, weights=w, fit_config=AUTO, throw=False)))(eigs, weights)
+    codes = np.asarray(out.check._value)
+    np.testing.assert_array_equal(codes, [RESULT_OK] * 3 + [int(fdj.RESULTS.no_curve_passed._value)])
+    for k in range(3):
+        single, report = fdj.predict(np.asarray(batch[k]), N, fit_config=AUTO, return_report=True)
+        assert report.chosen == "SpectralCurve(1, 2)"
+        lane = jax.tree.map(lambda v, k=k: v[k], out)
+        np.testing.assert_allclose(lane.x, single.x, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(lane.density, single.density, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(lane.eigvalsh(N), single.eigvalsh(N), rtol=0, atol=1e-10)
+
+
+@pytest.mark.slow
+def test_automatic_degrees_go_past_a_curve_that_fails_at_n():
+    # NTK draw 3 (1024 -> 50056): the refined (2, 2) is valid at 1024 but misses the exact moments at 50056, so
+    # the plain-Python choice goes on to (1, 3); the traced choice does the same in its lanes
+    config = fdj.FitConfig(max_deg_z=2, max_deg_m=3)
+    inputs = [fdj.data.load_ntk(1024), fdj.data.load_ntk_draw(3)]
+    out = jax.jit(jax.vmap(lambda e: fdj.eigvalsh(e, 50056, fit_config=config)))(jnp.asarray(np.stack(inputs)))
+    for k, (eigs, deg) in enumerate(zip(inputs, ("SpectralCurve(2, 2)", "SpectralCurve(1, 3)"))):
+        single, report = fdj.predict(eigs, 50056, fit_config=config, return_report=True)
+        assert report.chosen == deg
+        np.testing.assert_allclose(out[k], single.eigvalsh(50056), rtol=0, atol=1e-10)
 
 
 def test_the_check_is_a_single_results_item(batched):
