@@ -60,7 +60,7 @@ import numpy as np
 from . import _arguments as arguments
 from ._curve import SpectralCurve
 from ._custom_types import ArrayLike, Float, Shaped
-from ._fit_choice import candidate_degrees, fit_automatic
+from ._fit_choice import candidate_degrees, fit_automatic, fit_candidate
 from ._fit_config import FitConfig, FitDiagnostics
 from ._fit_problem import _transformed
 from ._fit_refine import _core_jit, _data_jit, _scores
@@ -73,14 +73,28 @@ from ._inputs import (
 from ._x64 import check_x64, is_concrete
 
 
-def _fit_fixed(inputs: _Inputs, deg: tuple[int, int], log: bool | None, config: FitConfig):
+def _data(inputs: _Inputs, log: bool | None, config: FitConfig):
+    """The fit data of the base spectrum and of the joint ones (moved to its size)."""
     b = inputs.base
     base = _data_jit(b.eigs, b.weights, log, b.eps, config)
     extra = ()
     if inputs.joint:
         mode = bool(base.log)
         extra = tuple(_transformed(_data_jit(s.eigs, s.weights, mode, s.eps, config), jnp.asarray(s.t)) for s in inputs.joint)
+    return base, extra
+
+
+def _fit_fixed(inputs: _Inputs, deg: tuple[int, int], log: bool | None, config: FitConfig):
+    base, extra = _data(inputs, log, config)
     c, n0, diag = _core_jit(base, extra, deg, jnp.asarray(inputs.n0, dtype=jnp.float64), config)
+    return SpectralCurve(c, n0), diag
+
+
+def _fit_candidate(inputs: _Inputs, deg: tuple[int, int], log: bool | None, config: FitConfig):
+    """A candidate of automatic degrees (or its refit to a validation draw): the one program of its frame
+    (`_fit_choice.fit_candidate`), so every candidate and refit shares one compilation."""
+    base, extra = _data(inputs, log, config)
+    c, n0, diag = fit_candidate(base, extra, deg, jnp.asarray(inputs.n0, dtype=jnp.float64), config)
     return SpectralCurve(c, n0), diag
 
 
@@ -124,7 +138,7 @@ def curve_candidates(inputs: _Inputs, log: bool | None, config: FitConfig, table
     scored = "fit points and nested smaller spectra" if inputs.nested or inputs.joint else "fit points"
 
     def refine(deg, score):
-        curve, diag = _fit_fixed(inputs, deg, log, config)  # log=None decides the mode as the scores did
+        curve, diag = _fit_candidate(inputs, deg, log, config)  # log=None decides the mode as the scores did
         reason = (
             f"deg=None: candidate {deg}, validation score {score:.2e} on the {scored} (median over {len(table)} "
             f"candidates {median:.2e}, eligible within {config.plateau_factor:g}x)"
@@ -206,11 +220,12 @@ def fit_with_diagnostics(
     spectrum from its own smaller principal submatrices. The chosen
     degrees, the reason and the table of candidates are in the diagnostics.
 
-    Outside a trace the choice is plain Python, one compiled fit per candidate it reaches. Under
-    `jit`, `vmap` and `grad` (1-D eigenvalues, optionally `weights`) the same rule runs as one
-    compiled program (`_fit_choice.py`): candidates masked by their eigenvalue count, the plateau
-    from a masked median, the first `max_tries` eligible refined side by side, each padded with zero
-    coefficients to (`max_deg_z`, `max_deg_m`), and the first valid one selected. The curve then has
+    Every candidate is fitted padded with zero coefficients to (`max_deg_z`, `max_deg_m`), by one
+    compiled program for all of them (then cut to its degrees). Outside a trace the choice is plain
+    Python, refining the candidates it reaches one at a time. Under `jit`, `vmap` and `grad`
+    (1-D eigenvalues, optionally `weights`) the same rule runs as one compiled program
+    (`_fit_choice.py`): candidates masked by their eigenvalue count, the plateau from a masked
+    median, the first `max_tries` eligible refined side by side, and the first valid one selected. The curve then has
     those largest degrees, its coefficients 0 beyond the chosen ones (`SpectralCurve.trimmed`
     drops them outside `jit`); the diagnostics name that frame as `deg`. Nested spectra and the table
     of candidates are not available there.

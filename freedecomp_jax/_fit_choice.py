@@ -1,7 +1,7 @@
 r"""Automatic degrees as one compiled program: `fit(eigs, deg=None)` under `jit`, `vmap` and `grad`.
 
-Outside a trace the degrees are chosen in plain Python (`_fit.py`, [`fit_with_diagnostics`][]), one
-compiled fit per candidate it reaches. Inside one, the same rule runs with static shapes:
+Outside a trace the degrees are chosen in plain Python (`_fit.py`, [`fit_with_diagnostics`][]), refining
+the candidates it reaches one at a time. Inside one, the same rule runs with static shapes:
 
 1. **Candidates**: every $(L, K)$, $1 \le L \le$ `max_deg_z`, $2 \le K \le$ `max_deg_m`, fewest branch
    points $L(K - 1)$ first, then fewest sheets $K$ (`candidate_degrees`); a candidate with fewer than
@@ -15,14 +15,20 @@ compiled fit per candidate it reaches. Inside one, the same rule runs with stati
 4. **Choice**: the first refined curve that is valid (branch tracked, density $\ge 0$, unit mass), else
    the one with the fewest branch failures, then the mass closest to 1, as outside a trace.
 
+Outside a trace, each candidate that the plain-Python choice refines, and each refit of one to a
+validation draw, is fitted by the program of one such lane (`fit_candidate`, the candidate's index an
+array): one compilation serves every candidate of a frame, where a program per degree pair cost one
+compilation each (a real matrix whose four candidates all fail compiled four), and both choices solve
+the same padded problem.
+
 The curve comes back in the frame, its coefficients 0 beyond the chosen degrees (`SpectralCurve.trimmed`
 drops those rows and columns outside `jit`). With no eligible candidate its coefficients and the
 diagnostics' figures are NaN (`diagnostics.valid` is False), so one such spectrum of a batch does not stop
 the others. The choice is piecewise constant in the data; its derivative is the chosen fit's (the implicit
 function theorem). Each candidate is the same minimiser as outside a trace, so the two choices agree, to
 rounding, wherever the refinement converges within `FitConfig.polish` Newton steps; a fit cut off by that
-budget ends at a point that depends on rounding (the padded problem's and the candidate's own differ in
-their last bits), so there the two may differ by as much as the fit is from its minimiser.
+budget ends at a point that depends on rounding (a lane of a batch and a single lane differ in their
+last bits), so there the two may differ by as much as the fit is from its minimiser.
 """
 
 import dataclasses
@@ -62,6 +68,28 @@ def fit_automatic(base: _Data, count, n0, config: FitConfig):
     return c, n0, dataclasses.replace(diag, reason=reason)
 
 
+def fit_candidate(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitConfig):
+    """`(coefficients, n0, diagnostics)` of the candidate `deg` of automatic degrees, fitted in the frame
+    (`max_deg_z`, `max_deg_m`) by the program of one lane of `automatic_lanes` (module docstring) and cut
+    to its degrees (the padded coefficients are exactly 0). The data `extra` (joint spectra) join its fit points."""
+    degrees = candidate_degrees(config)
+    frame = (config.max_deg_z, config.max_deg_m)
+    c, n0, diag = _lane(base, extra, degrees, frame, jnp.asarray(degrees.index(deg)), n0, config.compiled())
+    return c[: deg[0] + 1, : deg[1] + 1], n0, dataclasses.replace(diag, deg=deg)
+
+
+@eqx.filter_jit
+def _lane(base: _Data, extra: tuple, degrees, frame, k, n0, config: FitConfig):
+    rows, active, mask, rank = (t[k] for t in _candidate_tables(base, degrees, frame, config))
+    return _padded_fit(base, extra, frame, rows, active, mask, rank, jnp.asarray(n0, dtype=jnp.float64), config)
+
+
+def _padded_fit(base: _Data, extra: tuple, frame, rows, active, mask, rank, n0, config: FitConfig):
+    """The fit of one candidate in the frame, given its row of `_candidate_tables`."""
+    problem, b0, residual = _padded_problem(base, extra, frame, rows, active, mask, rank, config)
+    return _fit_problem(problem, b0, residual, base, frame, n0, config)
+
+
 def automatic_lanes(base: _Data, count, n0, config: FitConfig):
     """The refined candidates of steps 1-3 side by side: `(coefficients, n0, diagnostics, tried)`, one
     lane per candidate (the first `max_tries` eligible in order; `tried` False on a lane filled by an
@@ -83,8 +111,7 @@ def _lanes(base: _Data, count, n0, degrees, frame, tries: int, plateau: float, c
     lanes = jnp.argsort(jnp.where(eligible, 0, number) + jnp.arange(number))[:tries]  # the first `tries` eligible, in order
 
     def one(rows, active, mask, rank):
-        problem, b0, residual = _padded_problem(base, (), frame, rows, active, mask, rank, config)
-        return _fit_problem(problem, b0, residual, base, frame, n0, config)
+        return _padded_fit(base, (), frame, rows, active, mask, rank, n0, config)
 
     tables = _candidate_tables(base, degrees, frame, config)
     c, n0, diag = jax.vmap(one, out_axes=(0, None, 0))(*(t[lanes] for t in tables))

@@ -28,9 +28,9 @@ as the concrete choice takes the first that passes. A spectrum where none passes
 `RESULTS.no_curve_passed` (the concrete call goes on to the free Lévy–Khintchine law, which is plain
 Python). The concrete choice also passes over a curve whose refits to free compressions of the
 eigenvalues do not beat the baselines (`_validate.decompresses`); that gate is not made here, so where
-it rejects a curve that passes its check the two choices differ. So do they where a candidate's loss has
-a flat valley (a larger curve fitted to the exact quantiles of a simpler law): the padded and the plain fit
-then end at different points of it.
+it rejects a curve that passes its check the two choices differ. Elsewhere they fit the same padded
+problem (`_fit_choice.fit_candidate`) and agree to rounding, a flat valley of a candidate's loss included
+(a larger curve fitted to the exact quantiles of a simpler law: 1e-9 in density, benchmarks/RESULTS.md).
 """
 
 import dataclasses

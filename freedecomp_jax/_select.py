@@ -54,7 +54,7 @@ import numpy as np
 from . import _arguments as arguments
 from ._curve_solve import CurveSolver
 from ._custom_types import Array, ArrayLike, Float, Real, Shaped
-from ._fit import _fit_fixed, curve_candidates
+from ._fit import _fit_candidate, _fit_fixed, curve_candidates
 from ._fit_config import FitConfig
 from ._fit_problem import zero_tolerance
 from ._fit_refine import _data_jit
@@ -223,7 +223,7 @@ def _curves(inputs, kind, deg, log, fit_config, k: int, validate: bool = False) 
             return place(curve) if bool(diag.valid) else None
 
         def refit(d, deg=cand.deg):
-            return place(_fit_fixed(padded(d, m, b.eps, c), deg, mode, fit_config)[0]), kind
+            return place(_fit_candidate(padded(d, m, b.eps, c), deg, mode, fit_config)[0]), kind
 
         def refit_beside(d, deg=cand.deg):  # the draw's outliers set aside as the observed ones were
             bulk_d, out_d = without_outliers(_Inputs(_Spectrum(np.sort(d.eigs), np.ones(d.size), b.eps, 0.0), float(d.size), (), ()))

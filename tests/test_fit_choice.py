@@ -1,7 +1,7 @@
 """Automatic degrees under `jit`, `vmap` and `grad` (`freedecomp_jax._fit_choice`).
 
-Ground truth: the plain-Python choice of `fit(eigs, deg=None)` outside a trace (one compiled fit per
-candidate of its own degrees), and finite differences.
+Ground truth: the plain-Python choice of `fit(eigs, deg=None)` outside a trace (its candidates refined one
+at a time, by the program of one lane), and finite differences.
 """
 
 import functools
@@ -14,7 +14,7 @@ import pytest
 import freedecomp_jax as fdj
 from freedecomp_jax import distributions as D
 from freedecomp_jax._fit import fit, fit_with_diagnostics
-from freedecomp_jax._fit_choice import candidate_degrees
+from freedecomp_jax._fit_choice import _lane, candidate_degrees
 
 # frame (1, 3): candidates (1, 2), (1, 3), padded in m; frame (2, 3) (slow): (1, 2), (2, 2), (1, 3), (2, 3), padded
 # in z and m (smaller programs than the default's (3, 6)); the fits of given degrees outside jit are the default
@@ -55,7 +55,8 @@ def test_candidates_fewest_branch_points_first():
 def test_jit_vmap_equals_the_choice_outside_jit(frame):
     """One compiled program over a batch: each lane chooses the degrees that the plain-Python choice does,
     with the same coefficients (padded with zeros to the frame, which `SpectralCurve.trimmed` drops); a
-    ragged lane (weights) is the fit of its own eigenvalues; a lane with too few eigenvalues for any candidate gives NaN without stopping the others."""
+    ragged lane (weights) is the fit of its own eigenvalues; a lane with too few eigenvalues for any candidate gives NaN without stopping the others.
+    Outside jit the candidates that the choice refines share one compiled program."""
     mp, levy = _spectra()
     eigs = np.stack([mp, levy, mp, levy])
     weights = np.ones((4, M))
@@ -64,15 +65,20 @@ def test_jit_vmap_equals_the_choice_outside_jit(frame):
     config = fdj.FitConfig(max_deg_z=frame[0], max_deg_m=frame[1])
     batched, diag = jax.jit(jax.vmap(lambda e, w: fit_with_diagnostics(e, None, weights=w, config=config)))(jnp.asarray(eigs), jnp.asarray(weights))
     valid = np.asarray(jax.vmap(lambda d: d.valid)(diag))
-    chosen = []
+    chosen, refined = [], []
+    before = _lane._cached._cache_size()  # pyright: ignore[reportAttributeAccessIssue]
     for k, (e, w) in enumerate(zip(eigs[:3], weights[:3])):
         want, want_diag = fit_with_diagnostics(e[w > 0], None, config=config)
+        refined += [row[0] for row in want_diag.candidates if row[2] is not None]
         np.testing.assert_allclose(np.asarray(batched.coeffs[k]), _embedded(want, frame), rtol=0, atol=1e-10)
         assert float(batched.n0[k]) == float(np.sum(w > 0))
         assert valid[k] == bool(want_diag.valid)
         chosen.append(want_diag.deg)
         assert tuple(s - 1 for s in fdj.SpectralCurve(batched.coeffs[k]).trimmed().coeffs.shape) == want_diag.deg
     assert chosen[0] != chosen[1]  # the two laws take different lanes of the choice
+    # outside jit every candidate is refined by the program of one lane, its index an array: the Levy
+    # lane refines (1, 2) (not valid), then (1, 3), and all of them compiled at most one program
+    assert len(set(refined)) >= 2 and _lane._cached._cache_size() - before <= 1  # pyright: ignore[reportAttributeAccessIssue]
     assert np.all(np.isnan(np.asarray(batched.coeffs[3]))) and not valid[3]
     assert diag.deg == frame and "under jit" in diag.reason
 
