@@ -283,14 +283,27 @@ def _evolve_jit(c, t, kind):
     return kind.evolve_coeffs(c, t)
 
 
-@eqx.filter_jit
 def _grid(curve, kind, n, size: int, solver):
-    """`SpectralCurve.grid` (one compiled program)."""
-    mean, radius = _centre_radius(curve.coeffs, jnp.log(n / curve.n0), kind)
-    coarse = jnp.linspace(mean - 1.5 * radius, mean + 1.5 * radius, size)
+    """`SpectralCurve.grid`: three programs outside a trace, the middle one the solve that the grid's
+    own solve then reuses (the same curve, kind and number of points), so a first call compiles the
+    solve once instead of a second copy inside the grid's program; one program inside a trace."""
+    coarse = _coarse(curve, kind, n, size)
     spec = Spectrum.solve(curve, kind, coarse, n, solver)
-    ok = spec.result == RESULTS.successful
-    inside = ok & (spec.density > 1e-12 * jnp.maximum(jnp.nanmax(spec.density), 1e-300))
+    return _narrowed(coarse, spec.density, spec.result == RESULTS.successful)
+
+
+@eqx.filter_jit
+def _coarse(curve, kind, n, size: int):
+    """The evolved law's centre +- 1.5 x its radius, `size` points."""
+    mean, radius = _centre_radius(curve.coeffs, jnp.log(n / curve.n0), kind)
+    return jnp.linspace(mean - 1.5 * radius, mean + 1.5 * radius, size)
+
+
+@eqx.filter_jit
+def _narrowed(coarse, density, ok):
+    """The points of `coarse` from the first to the last of positive density (solved), widened by three steps each side."""
+    size = coarse.shape[0]
+    inside = ok & (density > 1e-12 * jnp.maximum(jnp.nanmax(density), 1e-300))
     first = jnp.argmax(inside)
     last = size - 1 - jnp.argmax(inside[::-1])
     h = coarse[1] - coarse[0]
