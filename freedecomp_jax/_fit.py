@@ -80,8 +80,19 @@ def _data(inputs: _Inputs, log: bool | None, config: FitConfig):
     extra = ()
     if inputs.joint:
         mode = bool(base.log)
-        extra = tuple(_transformed(_data_jit(s.eigs, s.weights, mode, s.eps, config), jnp.asarray(s.t)) for s in inputs.joint)
+        extra = tuple(_held_out_data(s, b.eigs.shape[0], mode, config) for s in inputs.joint)
     return base, extra
+
+
+def _held_out_data(s: _Spectrum, slots: int, mode: bool, config: FitConfig):
+    """The fit data of a smaller spectrum (joint or nested) moved to the base's size, its eigenvalues padded
+    with weight 0 to the base's `slots` (the data stage ignores them), so every size shares one compiled program."""
+    eigs, w = jnp.asarray(s.eigs, dtype=jnp.float64), jnp.asarray(s.weights, dtype=jnp.float64)
+    pad = slots - eigs.shape[0]
+    if pad > 0:
+        eigs = jnp.concatenate([eigs, jnp.full(pad, jnp.max(jnp.where(w > 0, eigs, -jnp.inf)))])
+        w = jnp.concatenate([w, jnp.zeros(pad)])
+    return _transformed(_data_jit(eigs, w, mode, s.eps, config), jnp.asarray(s.t))
 
 
 def _fit_fixed(inputs: _Inputs, deg: tuple[int, int], log: bool | None, config: FitConfig):
@@ -118,7 +129,7 @@ def candidate_scores(inputs: _Inputs, log: bool | None, config: FitConfig) -> li
     base = _data_jit(b.eigs, b.weights, log, b.eps, config)
     mode = bool(base.log)
     held_out = inputs.nested + inputs.joint
-    validation = tuple(_transformed(_data_jit(s.eigs, s.weights, mode, s.eps, config), jnp.asarray(s.t)) for s in held_out)
+    validation = tuple(_held_out_data(s, b.eigs.shape[0], mode, config) for s in held_out)
     count = int(np.sum(np.asarray(b.weights) > 0))
     degrees = [(L, K) for L, K in candidate_degrees(config) if 4 * (L + 1) * (K + 1) <= count]
     both = np.asarray(_scores(base, validation, tuple(degrees), config), dtype=float)

@@ -177,7 +177,10 @@ def _auto_log(lam, active, zero, decades: float):
     return positive & (hi > lo * 10.0**decades)
 
 
-def _spectrum_data(eigs, weights, log: bool | None, eps: float, config: FitConfig) -> _Data:
+def _spectrum_data(eigs, weights, log, eps: float, config: FitConfig) -> _Data:
+    """The fit data of one spectrum. `log`: the sampling mode, None (or -1) automatic (`_auto_log`), False (0)
+    linear, True (1) logarithmic; passed as an integer array, one compiled program serves every mode."""
+    log = jnp.asarray(-1 if log is None else log, dtype=jnp.int32)
     eigs = jnp.asarray(eigs, dtype=jnp.float64)
     w = jnp.asarray(weights, dtype=jnp.float64)
     active = w > 0
@@ -186,7 +189,7 @@ def _spectrum_data(eigs, weights, log: bool | None, eps: float, config: FitConfi
     lam = jnp.where(zero, 0.0, eigs)
     wsum = jnp.sum(w)
     w0 = jnp.sum(jnp.where(zero, w, 0.0)) / wsum
-    use_log = _auto_log(lam, active, zero, config.log_decades) if log is None else jnp.asarray(bool(log))
+    use_log = jnp.where(log < 0, _auto_log(lam, active, zero, config.log_decades), log > 0)
     z, pw = fit_points(lam, w, use_log, config.points)
     m = empirical_stieltjes(lam, z, w)
     lo, hi = spectrum_interval(lam, w, use_log)

@@ -415,9 +415,10 @@ _data_program = eqx.filter_jit(_spectrum_data)
 _core_program = eqx.filter_jit(_fit_core)
 
 
-# Called with the config's compiled part (`FitConfig.compiled`): the degree choice's fields do not recompile them.
-def _data_jit(eigs, weights, log, eps, config: FitConfig) -> _Data:
-    return _data_program(eigs, weights, log, eps, config.compiled())
+# Called with the config's compiled part (`FitConfig.compiled`): the degree choice's fields do not recompile them;
+# the mode (None: automatic) as an array: the data of the automatic choice and of its refits in the decided mode share one program.
+def _data_jit(eigs, weights, log: bool | None, eps, config: FitConfig) -> _Data:
+    return _data_program(eigs, weights, jnp.asarray(-1 if log is None else bool(log), dtype=jnp.int32), eps, config.compiled())
 
 
 def _core_jit(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitConfig):
