@@ -31,6 +31,7 @@ $e = \langle d/(d\Phi(e) - z)\rangle$ (a scalar fixed point; $\langle\cdot\rangl
 $d_i$) and $m = \langle 1/(d\Phi(e) - z)\rangle$; solved by the same ladder in $e$.
 """
 
+import functools
 import math
 
 import equinox as eqx
@@ -43,7 +44,7 @@ from ._custom_types import Array, ArrayLike, Complex, Float, Real, RealScalarLik
 from ._edge_flow import AbstractEdgeSystem
 from ._kinds import AbstractDecompression, Free
 from ._law import AbstractSpectralLaw
-from ._levy_solve import _scale, _solve
+from ._levy_solve import _CHUNK, _scale, _solve
 from ._newton import real_newton
 from ._poly import polymul
 from ._results import RESULTS, full, where
@@ -180,9 +181,15 @@ class LevyKhintchine(AbstractSpectralLaw):
 
     # ------------------------------------------------------------------ AbstractSpectralLaw hooks
     def solve_grid(self, kind: AbstractDecompression, x, ts, solver=None):
-        """The law at every size in `ts` (exact evolution), solved point by point on the grid."""
+        """The law at every size in `ts` (exact evolution), solved point by point on the grid. The grid is
+        padded to whole chunks of the solve with copies of its last point (which the solve pads with
+        anyway), so grids of every length within a chunk share one compiled program."""
         del solver
-        return _solve_grid(self, kind, x, ts)
+        size = x.shape[0]
+        x = jnp.concatenate([x, jnp.broadcast_to(x[-1:], ((-size) % _CHUNK,))])
+        m, density, pos, w, result = _solve_grid(self, kind, x, ts)
+        m, density, result = _first_points((m, density, result), size)
+        return m, density, pos, w, result
 
     def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
         """A grid for the law at size `n`: bulks found on a wide log grid, `size` points shared among them
@@ -231,6 +238,13 @@ class LevyKhintchine(AbstractSpectralLaw):
         if self.scales is not None:  # the grid's gap and size
             return super().refine_cusps(kind, x_seed, m_seed, tau_seed)
         return _refine_cusps(self, x_seed, m_seed, tau_seed)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _first_points(arrays, size: int):
+    """The first `size` points of each `(sizes, points)` array: one small program per size (sliced one by one outside a
+    program, each slice would compile its own)."""
+    return jax.tree.map(lambda v: v[:, :size], arrays)
 
 
 @eqx.filter_jit

@@ -70,7 +70,7 @@ from ._results import RESULTS, failed
 from ._shifted import Shifted
 from ._spectrum import Spectrum
 from ._spikes import Spikes, without_outliers
-from ._validate import Draw, decompresses, draws, padded, validated_error
+from ._validate import Draw, decompresses, draws, padded, slots, validated_error
 from ._x64 import check_x64, is_concrete
 from ._zero_rows import ZeroRows, zero_rows
 
@@ -185,13 +185,17 @@ def _gram_tier(inputs, matrix, kind: Deformed, levy_config, curves: list[_Candid
     for curve in curves:
         assert curve.refit is not None
         out.append(dataclasses.replace(curve, refit=lambda d, refit=curve.refit: (refit(d)[0], Deformed(d.size / q))))
+    m = inputs.base.eigs.shape[0]
     for unseen in (PowerLawTail(), ImposedRate()):
 
-        def fit(x, size, unseen=unseen):
-            return fit_levy(x, size, rank=q, unseen=unseen, config=levy_config)
+        def fit(x, size, weights=None, unseen=unseen):
+            return fit_levy(x, size, weights=weights, rank=q, unseen=unseen, config=levy_config)
 
-        law = fit(matrix if matrix is not None else inputs.base.eigs, inputs.n0)
-        refit = lambda d, fit=fit: (fit(d.matrix if d.matrix is not None else d.eigs, d.size), Free())  # noqa: E731
+        law = fit(matrix, inputs.n0) if matrix is not None else fit(inputs.base.eigs, inputs.n0, inputs.base.weights)
+
+        def refit(d, fit=fit):  # a draw's eigenvalues in the observed slots: the refits share the fit's compilation
+            return (fit(d.matrix, d.size) if d.matrix is not None else fit(*slots(d, m))), Free()
+
         out.append(_Candidate(f"{_name(law)} (rank {q:.0f}, {type(unseen).__name__})", law, Free(), refit=refit))
     return out
 
@@ -261,8 +265,13 @@ def _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Ite
     else:
         fit = lambda: fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)  # noqa: E731
         name = "LevyKhintchine"
-    refit = (lambda d: (fit_levy(d.eigs, d.size, config=levy_config), kind)) if matrix is None else None  # gated: eigenvalues alone
-    yield [_Candidate(name, None, kind, fit=fit, refit=refit, gated=matrix is None)]
+    m = inputs.base.eigs.shape[0]
+
+    def refit(d):  # eigenvalues alone are gated; a draw's eigenvalues in the observed slots share the fit's compilation
+        eigs, n0, w = slots(d, m)
+        return fit_levy(eigs, n0, weights=w, config=levy_config), kind
+
+    yield [_Candidate(name, None, kind, fit=fit, refit=refit if matrix is None else None, gated=matrix is None)]
     if k:  # the last resort, one at a time: a curve fitted to the bulk passes a check that cannot see how it extrapolates
         yield from ([c] for c in _curves(bulk, kind, None, log, fit_config, k))
 

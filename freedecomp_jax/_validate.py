@@ -80,14 +80,18 @@ def draws(eigs: np.ndarray, matrix: np.ndarray | None, seed: int) -> tuple[Draw,
     return tuple(out)
 
 
-def padded(d: Draw, m: int, eps: float, shift: float = 0.0) -> _Inputs:
-    """The draw's eigenvalues (moved by `-shift`, computed to precision `eps`) as a fit input of `m` slots, weight 0 marking the
-    padding and $n_0$ = the draw's size: every draw then reuses the compiled data stage of the
-    observed size."""
+def slots(d: Draw, m: int, shift: float = 0.0) -> tuple[np.ndarray, float, np.ndarray]:
+    """`(eigenvalues, n0, weights)`: the draw's eigenvalues, sorted and moved by `-shift`, in `m` slots, weight 0
+    marking the padding (copies of the largest), and its size: every draw reuses the compiled fit of the observed size."""
     eigs = np.sort(np.asarray(d.eigs, dtype=np.float64)) - shift
     pad = np.full(m - eigs.size, eigs[-1])
-    weights = np.concatenate([np.ones(eigs.size), np.zeros(pad.size)])
-    return _Inputs(_Spectrum(np.concatenate([eigs, pad]), weights, eps), float(d.size), (), ())
+    return np.concatenate([eigs, pad]), float(d.size), np.concatenate([np.ones(eigs.size), np.zeros(pad.size)])
+
+
+def padded(d: Draw, m: int, eps: float, shift: float = 0.0) -> _Inputs:
+    """The draw's eigenvalues (`slots`, computed to precision `eps`) as a curve's fit input, $n_0$ = the draw's size."""
+    eigs, n0, weights = slots(d, m, shift)
+    return _Inputs(_Spectrum(eigs, weights, eps), n0, (), ())
 
 
 def prediction_error(spec: Spectrum, eigs: np.ndarray, zero_tol: float) -> float:

@@ -235,6 +235,25 @@ def test_scaled_law_is_the_deformed_marchenko_pastur_law(tau):
     np.testing.assert_allclose(law.moments(6), target.curve().moments(6), rtol=1e-9)
 
 
+def test_grids_of_any_length_within_a_chunk_share_one_compiled_solve():
+    # the solve pads a grid to whole chunks of its height ladder: grids of 300 and 437 points compile one
+    # program, and each point is the closed form's (MP of ratio 1/2 as a Levy law: one jump, rate 2)
+    from freedecomp_jax._levy import _solve_grid
+
+    law = fdj.LevyKhintchine(0.0, 0.0, [2.0], [0.5], 100)
+    target = D.MarchenkoPastur(0.5)
+    before = None
+    for size in (300, 437):
+        x = np.linspace(0.05, 3.2, size)
+        spec = fdj.Spectrum.solve(law, fdj.Free(), jnp.asarray(x), 100.0)
+        if before is None:
+            before = _solve_grid._cached._cache_size()  # pyright: ignore[reportAttributeAccessIssue]
+        assert spec.density.shape == (size,) and np.all(np.asarray(spec.result == fdj.RESULTS.successful))
+        want = np.asarray(target.density(x))
+        np.testing.assert_allclose(spec.density, want, atol=1e-9 * want.max())
+    assert _solve_grid._cached._cache_size() == before  # pyright: ignore[reportAttributeAccessIssue]
+
+
 @pytest.mark.parametrize("f", [0.0, 0.25])
 def test_a_scaled_law_on_its_grid_solves_each_point_once(f):
     # Spectrum.on_grid keeps the wide log grid the law solved to find its bulks: the points of law.grid,

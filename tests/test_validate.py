@@ -17,6 +17,7 @@ from freedecomp_jax._validate import (
     draws,
     padded,
     prediction_error,
+    slots,
     validated_error,
 )
 
@@ -56,6 +57,25 @@ def test_a_padded_draw_fits_as_the_draw_itself():
     pad, _ = _fit_fixed(padded(d, 120, float(np.finfo(float).eps)), (1, 2), None, config)
     assert float(pad.n0) == d.size == 30
     np.testing.assert_allclose(np.asarray(pad.coeffs), np.asarray(alone.coeffs), rtol=1e-9, atol=1e-12 * float(np.abs(alone.coeffs).max()))
+
+
+def test_levy_refits_to_the_draws_share_one_compiled_fit():
+    """A Levy-Khintchine refit to a draw, its eigenvalues in the observed spectrum's slots (weight 0 padding,
+    `slots`), is the fit of the draw alone; the draws of both sizes compile one fit program."""
+    from freedecomp_jax._levy_fit import _fit_levy
+
+    lam = np.linalg.eigvalsh(_wishart(3, 160, 400))
+    samples = draws(lam, None, seed=0)
+    assert {d.size for d in samples} == {40, 80}
+    fdj.fit_levy(lam)
+    before = _fit_levy._cached._cache_size()  # pyright: ignore[reportAttributeAccessIssue]
+    laws = [fdj.fit_levy(eigs, n0, weights=w) for eigs, n0, w in (slots(d, lam.size) for d in samples)]
+    assert _fit_levy._cached._cache_size() == before  # pyright: ignore[reportAttributeAccessIssue]
+    for d, law in zip(samples, laws):
+        alone = fdj.fit_levy(d.eigs, d.size)
+        assert float(law.n0) == d.size
+        np.testing.assert_allclose(np.asarray(law.jumps), np.asarray(alone.jumps), rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(law.rates), np.asarray(alone.rates), rtol=0, atol=1e-9 * float(np.sum(alone.rates)))
 
 
 def test_prediction_error_sees_scale_and_shape():
