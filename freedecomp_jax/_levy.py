@@ -194,7 +194,10 @@ class LevyKhintchine(AbstractSpectralLaw):
     def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
         """A grid for the law at size `n`: bulks found on a wide log grid, `size` points shared among them
         (log-spaced in a bulk spanning a decade or more, or 0, linear otherwise), so each narrow bulk
-        is resolved too; a law with a diagonal profile keeps the 4x finer log grid as well. Plain Python."""
+        is resolved too, and five more out to the wide grid's first point beyond each edge (where Newton
+        did not pin an edge down, the wide grid's guess may lie inside the bulk: a grid ending there would
+        spread the last density value over the gap); a law with a diagonal profile keeps the 4x finer
+        log grid as well. Plain Python."""
         points, solved = self.grid_and_solved(kind, n, size, solver)
         return points if solved is None else np.unique(np.concatenate([points, np.asarray(solved.x)]))
 
@@ -223,6 +226,12 @@ class LevyKhintchine(AbstractSpectralLaw):
         for (_, hi), (lo, _) in zip(pieces[:-1], pieces[1:]):  # a few points in every gap, so that the gap shows
             if hi < lo:
                 parts.append(np.linspace(hi, lo, 6)[1:-1])
+        for lo, hi in bulks:  # and out to the wide grid's first point beyond each edge: an edge Newton did not pin down
+            below, above = coarse[coarse < lo], coarse[coarse > hi]  # is the grid's guess, which may lie inside the bulk
+            if below.size:
+                parts.append(np.linspace(below[-1], lo, 6)[:-1])
+            if above.size:
+                parts.append(np.linspace(hi, above[0], 6)[1:])
         points = np.unique(np.concatenate(parts))
         if self.scales is None:
             return points, None

@@ -254,6 +254,30 @@ def test_grids_of_any_length_within_a_chunk_share_one_compiled_solve():
     assert _solve_grid._cached._cache_size() == before  # pyright: ignore[reportAttributeAccessIssue]
 
 
+@pytest.mark.parametrize(
+    "jumps, rates",
+    [
+        # jumps over nine decades, two far ones: log-grid cells of 1e-13 where the density is 1e10, far from
+        # the mean. Before: central moments as differences of antiderivatives at the cells' ends, -186 and -101
+        # standard units (cancellation)
+        (np.r_[np.geomspace(1e-12, 1e-3, 40), 11.4, 50.5], np.r_[np.full(40, 5.5 / 40), 1 / 224, 1 / 224]),
+        # one far jump of small rate: its bulk at n is about one step of the wide grid that finds the bulks, so
+        # Newton does not pin its edges down. Before: the grid ended inside the bulk and the last density value
+        # was spread over the gap, 11.9 standard units in the variance
+        (np.r_[np.geomspace(1e-6, 1e-3, 20), 11.4], np.r_[np.full(20, 5.5 / 20), 1 / 30000]),
+    ],
+)
+def test_a_law_spanning_decades_meets_its_moments_on_its_grid(jumps, rates):
+    # the law on its own grid at n against its exact moments and unit mass, within predict's check
+    # (`_pipeline.CHECK_TOL`, 1e-2: a law on its physical branch meets it at the grid's quadrature error)
+    law = fdj.LevyKhintchine(0.0, 0.0, rates, jumps, 224.0)
+    n = 1797
+    spec = fdj.decompress(law, jnp.asarray(law.grid(fdj.Free(), n, 1024)), n, throw=False)
+    assert spec.support()[-1][0] > 80  # the far jump's own bulk
+    assert abs(float(spec.mass()) - 1.0) <= 1e-2
+    assert np.max(np.abs(np.asarray(spec.moment_errors()))) <= 1e-2
+
+
 @pytest.mark.parametrize("f", [0.0, 0.25])
 def test_a_scaled_law_on_its_grid_solves_each_point_once(f):
     # Spectrum.on_grid keeps the wide log grid the law solved to find its bulks: the points of law.grid,
