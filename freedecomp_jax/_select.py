@@ -312,7 +312,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
 
     def sample() -> tuple[Draw, ...]:
         if "draws" not in samples:
-            samples["draws"] = draws(target, matrix, fit_config.seed)
+            samples["draws"] = draws(target, matrix, fit_config.seed, tol)
         return samples["draws"]
 
     def gate(c: _Candidate) -> tuple[float, float]:

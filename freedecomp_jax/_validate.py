@@ -8,7 +8,9 @@ of automatic degrees, and the models of a Gram matrix of known rank (the deforme
 Lévy–Khintchine laws of rank $q$); see `_select.py`. The draws:
 
 - **matrix input**: random principal sub-submatrices of sizes $m/4$ and $m/2$, `DRAWS` of each,
-  from `FitConfig.seed` (their diagonals serve the laws with a diagonal profile);
+  from `FitConfig.seed` (their diagonals serve the laws with a diagonal profile); where the observed
+  spectrum has an atom at 0 ($m - r$ exact zeros, rank $r$), sizes a quarter and half way from $r$ to $m$
+  instead, so that every draw has zeros too (`draws`);
 - **eigenvalues**: free compressions of the observed law, $(Q\Lambda Q^\top)_{q\times q}$ with $Q$
   Haar-orthogonal. They test the fit and the decompression, not whether the matrix is free from
   its coordinates (a matrix input tests that too).
@@ -59,13 +61,18 @@ class Draw:
 Build = Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]]  # a model fitted to a draw, with the kind that decompresses it
 
 
-def draws(eigs: np.ndarray, matrix: np.ndarray | None, seed: int) -> tuple[Draw, ...]:
-    """The validation draws of the observed spectrum `eigs` (module docstring): sub-submatrices of `matrix`, else free compressions."""
+def draws(eigs: np.ndarray, matrix: np.ndarray | None, seed: int, zero_tol: float = 0.0) -> tuple[Draw, ...]:
+    r"""The validation draws of the observed spectrum `eigs` (module docstring): sub-submatrices of `matrix`, else
+    free compressions. Of sizes $q = r + f(m - r)$, $f$ in `FRACTIONS`, where the observed spectrum has $m - r$
+    zeros (|λ| <= `zero_tol`; $r = 0$ where it has none): a draw of $q \le r$ has no zero, and a model fitted
+    to it would have to birth the observed atom, which a model fitted at $m$ carries from its data."""
     m = eigs.shape[0]
+    zeros = int(np.sum(np.abs(eigs) <= zero_tol))
+    rank = m - zeros if zeros else 0
     rng = np.random.default_rng(seed)
     out = []
     for fraction in FRACTIONS:
-        q = int(fraction * m)
+        q = int(rank + fraction * (m - rank))
         if q < MIN_SIZE:
             continue
         for _ in range(DRAWS):

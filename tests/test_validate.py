@@ -39,6 +39,22 @@ def test_matrix_draws_are_principal_submatrices():
     assert all(np.array_equal(x.eigs, y.eigs) for x, y in zip(samples, again))  # deterministic
 
 
+@pytest.mark.parametrize("input", ["matrix", "eigs"])
+def test_draws_of_a_spectrum_with_an_atom_keep_their_zeros(input):
+    """A Gram matrix of rank r = 50 < m = 200: draws of q <= r would have no zero (the observed atom born
+    between q and m); the draws lie a quarter and half way from r to m, and each has q - r zeros (dense
+    eigvalsh of the compression or the sub-submatrix, against the rank)."""
+    m, r = 200, 50
+    a = _wishart(4, m, r)
+    lam = np.linalg.eigvalsh(a)
+    tol = 1e3 * m * np.finfo(float).eps * float(lam.max())
+    assert np.sum(np.abs(lam) <= tol) == m - r
+    samples = draws(lam, a if input == "matrix" else None, seed=0, zero_tol=tol)
+    assert [d.size for d in samples] == [int(r + f * (m - r)) for f in FRACTIONS for _ in range(DRAWS)]
+    for d in samples:
+        assert np.sum(np.abs(d.eigs) <= tol) == d.size - r
+
+
 def test_compressions_interlace():
     """Eigenvalue input: Q Lambda Q^T compressed to q x q; Cauchy interlacing lambda_k <= mu_k <= lambda_{k+m-q}."""
     lam = np.sort(np.random.default_rng(1).exponential(size=64))
