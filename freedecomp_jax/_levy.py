@@ -198,7 +198,7 @@ class LevyKhintchine(AbstractSpectralLaw):
         or 0, linear otherwise; and five more out to the wide grid's first point beyond each edge (where Newton
         did not pin an edge down, the wide grid's guess may lie inside the bulk: a grid ending there would
         spread the last density value over the gap); a law with a diagonal profile keeps the 4x finer
-        log grid as well. Plain Python."""
+        log grid as well. Topped up to whole chunks of the solve (`_whole_chunks`). Plain Python."""
         points, solved = self.grid_and_solved(kind, n, size, solver)
         return points if solved is None else np.unique(np.concatenate([points, np.asarray(solved.x)]))
 
@@ -234,9 +234,9 @@ class LevyKhintchine(AbstractSpectralLaw):
                 parts.append(np.linspace(hi, above[0], 6)[1:])
         points = np.unique(np.concatenate(parts))
         if self.scales is None:
-            return points, None
+            return _whole_chunks(points, 0), None
         # rugged bulks (one bump per cluster of scales) over decades: the log grid stays in, as solved
-        return np.setdiff1d(points, coarse), solved
+        return _whole_chunks(np.setdiff1d(points, coarse), coarse.size, avoid=coarse), solved
 
     def edge_system(self, kind: AbstractDecompression) -> "LevyEdges | None":
         """Real critical points of $z_\tau(m)$; none with a diagonal profile (no explicit $z(m)$: the grid's edges)."""
@@ -263,6 +263,27 @@ def _shares(pieces, solved: Spectrum, size: int) -> list[int]:
     parts = np.array([[np.sum(cells[(mid > lo) & (mid < hi)] * dev[(mid > lo) & (mid < hi)] ** j) for j in range(5)] for lo, hi in pieces])
     weight = np.max(parts / np.maximum(np.sum(parts, axis=0), np.finfo(float).tiny), axis=1)
     return [share + int(size * w / np.sum(weight)) for w in weight]
+
+
+def _whole_chunks(points: np.ndarray, others: int, avoid: np.ndarray | None = None) -> np.ndarray:
+    """`points` with midpoints (geometric where both ends have one sign) of its widest cells relative to their
+    position added until, with `others` points beside them, the grid fills whole chunks of the solve (`_CHUNK`).
+    The grid's length is data-dependent, and every length compiles its own programs for the `Spectrum` built on
+    it (several hundred memory maps each: a process predicting a few dozen spectra ran out of them); whole chunks
+    leave a handful of lengths, at no cost to the solve, which pads to whole chunks anyway. Plain Python."""
+    while (deficit := (-(points.size + others)) % _CHUNK) and points.size > 1:
+        a, b = points[:-1], points[1:]
+        same = a * b > 0
+        mid = np.where(same, np.sign(a) * np.sqrt(np.abs(a * b), where=same, out=np.ones_like(a)), 0.5 * (a + b))
+        widest = np.argsort(-(b - a) / np.maximum(np.abs(a), np.abs(b)), kind="stable")[:deficit]
+        new = mid[widest]
+        new = new[(new > a[widest]) & (new < b[widest])]
+        if avoid is not None:
+            new = np.setdiff1d(new, avoid)
+        if new.size == 0:
+            break
+        points = np.union1d(points, new)
+    return points
 
 
 @functools.partial(jax.jit, static_argnums=1)

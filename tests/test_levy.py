@@ -282,6 +282,29 @@ def test_a_law_spanning_decades_meets_its_moments_on_its_grid(jumps, rates):
     assert np.max(np.abs(np.asarray(spec.moment_errors()))) <= 1e-2
 
 
+def test_grids_fill_whole_chunks_of_the_solve(monkeypatch):
+    # a grid's length depends on the law (its bulks, gaps and edges), and every length compiles its own programs
+    # for the Spectrum on it: the grid is topped up to whole chunks of the solve by midpoints of its widest cells,
+    # keeping every point it had, so that laws of different shapes share a length
+    from freedecomp_jax import _levy
+    from freedecomp_jax._levy_solve import _CHUNK
+
+    laws = [
+        fdj.LevyKhintchine(0.0, 0.0, [2.0], [0.5], 100.0),  # one bulk: MP(1/2)
+        fdj.LevyKhintchine(0.0, 0.0, [0.75, 0.25], [2.0, 5.5], 100.0),  # two bulks at n
+        fdj.LevyKhintchine(0.0, 0.0, [2.0], [0.5], 100.0, scales=[1.0, 4.0]),  # a profile: the wide grid is kept
+    ]
+    padded = [np.asarray(law.grid(fdj.Free(), 800, 1024)) for law in laws]
+    monkeypatch.setattr(_levy, "_whole_chunks", lambda points, others, avoid=None: points)
+    plain = [np.asarray(law.grid(fdj.Free(), 800, 1024)) for law in laws]
+    assert len({q.size for q in plain}) == 3 and len({p.size for p in padded}) < 3
+    for law, p, q in zip(laws, padded, plain):
+        assert p.size % _CHUNK == 0 and 0 <= p.size - q.size < _CHUNK
+        assert np.all(np.diff(p) > 0) and np.all(np.isin(q, p))
+        spec = fdj.decompress(law, jnp.asarray(p), 800, throw=False)
+        assert abs(float(spec.mass()) - 1.0) <= 1e-3  # the density on the grid and the atom born at 0
+
+
 @pytest.mark.parametrize("f", [0.0, 0.25])
 def test_a_scaled_law_on_its_grid_solves_each_point_once(f):
     # Spectrum.on_grid keeps the wide log grid the law solved to find its bulks: the points of law.grid,
