@@ -145,6 +145,35 @@ def test_total_rate_kept_where_the_data_fix_it():
     assert abs(float(law.evolve(np.log(8.0)).atoms()[1][0]) - 0.75) <= 0.1
 
 
+def _cfp_sample(seed):
+    """400 eigenvalues of a compound free Poisson matrix (jumps 1 and 4, rate 2): positive, two bulks."""
+    law = D.CompoundFreePoisson([1.0, 4.0], [0.5, 0.5], 2.0)
+    return np.linalg.eigvalsh(np.asarray(law.sample_matrix(jax.random.PRNGKey(seed), 400)))
+
+
+@pytest.mark.parametrize("spectrum, signed", [("cfp", False), ("two_bulks", True)])
+def test_the_rate_ladder_imposes_its_rates_and_the_fit_keeps_the_last_on_the_plateau(spectrum, signed):
+    """`_rate_ladder`: no imposed rate fits better than the unconstrained least squares (a constrained
+    problem cannot), each imposed total rate is $R^*2^j$ (to 1e-5: a penalty row of weight 1e2), and
+    `fit_levy` returns the largest step whose residual is within `rate_tolerance` of the unconstrained one."""
+    import equinox as eqx
+
+    from freedecomp_jax._levy_fit import _rate_ladder, _zero_snap
+
+    lam = jnp.asarray(_cfp_sample(0) if spectrum == "cfp" else _two_bulks(0))
+    w = jnp.ones_like(lam)
+    config = fdj.LevyConfig()
+    jumps, drift, variance, rates, res = (np.asarray(v) for v in eqx.filter_jit(_rate_ladder)(_zero_snap(lam, w), w, signed, config))
+    assert rates.shape == (config.rate_steps + 1, jumps.shape[0]) and np.all(rates >= 0)
+    assert np.all(res[1:] >= res[0] * (1 - 1e-12))
+    total = rates.sum(axis=1)
+    np.testing.assert_allclose(total[1:], total[0] * 2.0 ** np.arange(1, config.rate_steps + 1), rtol=1e-5)
+    kept = int(np.max(np.nonzero(res <= config.rate_tolerance * res[0])[0]))
+    law = fdj.fit_levy(np.asarray(lam), signed=signed)
+    np.testing.assert_allclose(law.rates, rates[kept], rtol=0, atol=1e-12 * rates[kept].max())
+    np.testing.assert_allclose([law.drift, law.variance], [drift[kept], variance[kept]], rtol=0, atol=1e-12 * max(1.0, abs(drift[kept])))
+
+
 @pytest.mark.slow
 def test_total_rate_raised_on_the_plateau():
     """The RBF Gram matrix of realcases.py: its fit stays on a plateau for total rates 2.5 to 16
