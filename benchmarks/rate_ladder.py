@@ -7,7 +7,9 @@ a seeded random principal submatrix, as `benchmarks/more_kinds.py`), this prints
 the ladder, the step the rule keeps, and the KS at n (after snapping |lambda| <= eps n max|lambda| to 0)
 of the decompressed laws one step below, at and one step above it, beside the best baseline's. A ratio
 near the tolerance is a choice that a change of seed can flip (the guide: a rule on a knife edge is not
-a rule); the KS columns say what such a flip costs.
+a rule); the KS columns say what such a flip costs. The last columns are what `predict` reports when it
+takes this law (`_report.rank_note`): the atom at 0 at n of the kept law and of the unconstrained one,
+whether they differ by more than one eigenvalue in n (then `predict` warns), and the truth's atom.
 
     python benchmarks/rate_ladder.py [--cases softplus_act_gram,rbf_gram] [--seeds 0,1,2]
 """
@@ -46,8 +48,9 @@ def main() -> None:
     import jax.numpy as jnp
 
     import freedecomp_jax as fdj
-    from freedecomp_jax._levy_fit import _rate_ladder, _zero_snap
+    from freedecomp_jax._levy_fit import _rate_ladder, _zero_snap, fit_levy_step
     from freedecomp_jax._metrics import best_baseline_ks, ks_distance
+    from freedecomp_jax._report import _atom_at_zero, rank_note
 
     config = fdj.LevyConfig()
     ladder = eqx.filter_jit(lambda lam, signed: _rate_ladder(_zero_snap(lam, jnp.ones_like(lam)), jnp.ones_like(lam), signed, config))
@@ -58,8 +61,8 @@ def main() -> None:
 
     print("# " + C.describe_machine(C.machine_info()))
     print(f"# tolerance {config.rate_tolerance}, ladder R* 2^j, j = 0..{config.rate_steps}")
-    print("| case | seed | residual ratios, j = 1.. | kept j | R* m / n | KS at j - 1 / j / j + 1 | best baseline | time [s] |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| case | seed | residual ratios, j = 1.. | kept j | R* m / n | KS at j - 1 / j / j + 1 | best baseline | atom at n: kept / R* / truth | warned | time [s] |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     found = cases()
     for name in args.cases.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
@@ -75,7 +78,8 @@ def main() -> None:
             jumps, drift, variance, rates, res = (np.asarray(v) for v in ladder(jnp.asarray(small), signed))
             ratios = res / res[0]
             kept = int(np.max(np.nonzero(ratios <= config.rate_tolerance)[0]))
-            law = fdj.fit_levy(small, m)  # the library's choice is the kept step
+            fitted = fit_levy_step(small, m)
+            law = fitted.law  # the library's choice is the kept step
             np.testing.assert_allclose(np.asarray(law.rates), rates[kept], rtol=0, atol=1e-12 * np.max(rates[kept]))
             ks = []
             for j in (kept - 1, kept, kept + 1):
@@ -86,9 +90,10 @@ def main() -> None:
                 spec = fdj.decompress(step, step.grid(fdj.Free(), n, 1024), n, throw=False)
                 ks.append(f"{ks_distance(snap(np.asarray(spec.eigvalsh(n)), n), truth):.3f}")
             base = best_baseline_ks(snap(small, m), m, n, truth)
+            atoms = f"{_atom_at_zero(law, n):.3f} / {_atom_at_zero(fitted.floor, n):.3f} / {np.mean(truth == 0.0):.3f}"
             print(
                 f"| {name} | {seed} | {' '.join(f'{r:.2f}' for r in ratios[1:])} | {kept} | {np.sum(rates[0]) * m / n:.3f} | "
-                f"{' / '.join(ks)} | {base:.3f} | {time.perf_counter() - t0:.0f} |",
+                f"{' / '.join(ks)} | {base:.3f} | {atoms} | {'yes' if rank_note(law, fitted.floor, n, m) else 'no'} | {time.perf_counter() - t0:.0f} |",
                 flush=True,
             )
 

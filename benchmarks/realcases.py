@@ -12,7 +12,10 @@ matrix are predicted with library defaults, `fdj.eigvalsh(input, n)`, from
 - `deformed` (Gram matrices only, `case.gram_ratio` set): the submatrix with
   `kind=fdj.Deformed(case.gram_ratio * m / n)`, the aspect ratio at size m (the number of features
   q = n / gram_ratio given, as a user who knows it would);
-- `deformed-eigs`: the same from the m eigenvalues only.
+- `deformed-eigs`: the same from the m eigenvalues only;
+- `fullrank`, `fullrank-eigs`: the submatrix or its eigenvalues with `kind=fdj.Deformed(m / n)`, the
+  Gram laws of rank n (no atom born by size n): what the defaults would give if they took a positive
+  spectrum of unknown rank to be of full rank (measured against them, not adopted: benchmarks/RESULTS.md).
 
 Printed per row: KS and W1/IQR of the prediction against the full spectrum, the KS of the
 three baselines (the small spectrum as is; rescaled about its mean by sqrt(n/m); Nystrom: n/m
@@ -31,7 +34,7 @@ Eigenvalues with |lambda| <= `case.zero_tol` (eps n ||A||, the rounding level of
 zero) are set to 0 in every sample before the distances are taken, so an atom predicted at
 exactly 0 and exact zeros computed as +-1e-16 count as the same point.
 
-    python benchmarks/realcases.py                              # all cases, all inputs
+    python benchmarks/realcases.py                              # all cases, the first four inputs
     python benchmarks/realcases.py --cases rbf_gram --inputs matrix
     python benchmarks/realcases.py --repeats 1 --json out/realcases.json
     python benchmarks/realcases.py --baselines 0,1              # baselines only (cheap): see below
@@ -57,7 +60,7 @@ from typing import Any
 import _common as C
 import numpy as np
 
-INPUTS = ("matrix", "eigs", "deformed", "deformed-eigs")
+INPUTS = ("matrix", "eigs", "deformed", "deformed-eigs", "fullrank", "fullrank-eigs")
 
 
 def load_realcases():
@@ -164,6 +167,7 @@ COLUMNS = [
     ("first_s", "first[s]", ".1f"),
     ("median_s", "later[s]", ".1f"),
     ("model", "eigvalsh model", ""),
+    ("warned", "rank warned", ""),
     ("deg", "deg", ""),
     ("valid", "valid", ""),
     ("same_deg", "eigvalsh same deg", ""),
@@ -217,7 +221,7 @@ def baseline_rows(realcases, names: list[str], seeds: list[int]) -> list[dict[st
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", default=None, help="comma list of tests/realcases.py ALL_CASES (default: all)")
-    p.add_argument("--inputs", default=",".join(INPUTS), help=f"comma list from {list(INPUTS)}")
+    p.add_argument("--inputs", default=",".join(INPUTS[:4]), help=f"comma list from {list(INPUTS)} (default: the first four)")
     p.add_argument("--seed", type=int, default=0, help="seed of the cases and of the submatrix")
     p.add_argument("--repeats", type=int, default=0, help="timed eigvalsh calls after the first one")
     p.add_argument("--no-diagnostics", action="store_true", help="skip fit_with_diagnostics and the same-degrees rerun (only the prediction)")
@@ -290,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         if "deformed-eigs" in inputs and case.gram_ratio is not None:
             ratio = case.gram_ratio * m / n
             runs.append((f"eigs, deformed c0={ratio:.3g}", small, {"kind": fdj.Deformed(ratio)}))
+        if "fullrank" in inputs:
+            runs.append(("matrix, full rank", sub, {"kind": fdj.Deformed(m / n)}))
+        if "fullrank-eigs" in inputs:
+            runs.append(("eigs, full rank", small, {"kind": fdj.Deformed(m / n)}))
         for label, inp, kw in runs:
             row: dict[str, Any] = {"row": len(rows) + 1, "case": name, "n": n, "m": m, "input": label,
                                    "ks_as_is": ks_as_is, "ks_rescaled": ks_rescaled, "ks_nystrom": ks_nystrom,
@@ -313,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 pred, report, first, later = predict(fdj, inp, n, kw, args.repeats)
                 row["model"], row["report"] = report.chosen, str(report)
+                row["warned"] = "yes" if report.note else "no"  # predict's warning: the data do not fix the rank (`_report.rank_note`)
                 if pred.shape != (n,) or not np.all(np.isfinite(pred)):
                     raise ValueError(f"eigvalsh returned shape {pred.shape} with {np.sum(~np.isfinite(pred))} non-finite values")
                 row.update(distances(pred, case.eigenvalues, tol))

@@ -100,3 +100,16 @@ def compression_excess(a: Float[Array, "m m"] | np.ndarray, seed: int = 0, draws
     excess, ks, level = (np.asarray(v) for v in _excess(jnp.asarray(a), key, q, draws))
     best = int(np.argmin(excess))
     return float(excess[best]), float(ks[best]), float(level[best]), best == 1
+
+
+def not_free_message(freeness: tuple[float, float, float, bool], q: int) -> str:
+    """Why a matrix whose principal submatrices are not free compressions of it is not decompressed."""
+    excess, ks, level, profile = freeness
+    return (
+        f"free decompression does not apply to this matrix: its random principal submatrices of size {q} are not free "
+        f"compressions of it (KS {ks:.3f} to free compressions{' with the diagonal profile' if profile else ''}, against {level:.3f} "
+        f"between two compressions: {excess:.3f} of the spectrum misplaced at the observed scale, above {EXCESS_TOL:g}). Dropping rows "
+        "changes this matrix in a way no free (Haar) compression models, as it does a kernel of short bandwidth or a sparse graph "
+        "(each row loses its few neighbours), so no free model extrapolates its spectrum to a larger size. Eigenvalues alone cannot "
+        "show this: predict(numpy.linalg.eigvalsh(a), n) decompresses them without the check, at your own risk."
+    )

@@ -28,7 +28,9 @@ residual is within `rate_tolerance` of the unconstrained one. It is a rule on a 
 smoothly with $R$, so the kept step can flip with the draw: on eleven real spectra and three seeds it
 moves with the seed on eight, and one step moves the prediction at $8n_0$ by up to 0.5 in KS, which no
 tolerance settles (rank-deficient Gram matrices want the lower rates, full-rank kernels the higher:
-`benchmarks/rate_ladder.py`, benchmarks/RESULTS.md). Where the rank is known, pass it (below).
+`benchmarks/rate_ladder.py`, benchmarks/RESULTS.md). So [`predict`][] says where it matters: the law of
+the unconstrained rate is kept beside the returned one (`LevyFit.floor`), and where its atom at 0 at the
+target size is larger, a warning gives both. Where the rank is known, pass it (below).
 
 **A known rank** (`rank` $= q$): a Gram matrix $XX^\top$ of $q$ features, its rows i.i.d. with
 covariance $\Sigma$ (eigenvalues $\sigma_1 \ge \dots \ge \sigma_q$), has at size $n_0$ the
@@ -47,7 +49,7 @@ fitted part's jumps start at the smallest non-zero eigenvalue (no padding below)
 """
 
 import abc
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -55,7 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _arguments as arguments
-from ._custom_types import Array, ArrayLike, Float, Real, RealScalarLike
+from ._custom_types import Array, ArrayLike, Float, Int, Real, RealScalarLike
 from ._levy import LevyKhintchine
 from ._nnls import nnls
 from ._x64 import check_x64, is_concrete
@@ -195,11 +197,12 @@ def _fit_levy(lam, weights, n0, signed: bool, config: LevyConfig, rank=None, uns
     lam = _zero_snap(lam, weights)
     if rank is not None:
         assert unseen is not None
-        return _fit_ranked(lam, weights, n0, _jump_grid(lam, weights, config.n_jumps, 0.0, signed), config, rank, unseen)
+        law = _fit_ranked(lam, weights, n0, _jump_grid(lam, weights, config.n_jumps, 0.0, signed), config, rank, unseen)
+        return law, law, jnp.asarray(0)
     jumps, drift, variance, rates, res = _rate_ladder(lam, weights, signed, config)
     ok = jax.lax.stop_gradient(res <= config.rate_tolerance * res[0])
     k = jnp.max(jnp.where(ok, jnp.arange(ok.shape[0]), 0))
-    return LevyKhintchine(drift[k], variance[k], rates[k], jumps, n0)
+    return LevyKhintchine(drift[k], variance[k], rates[k], jumps, n0), LevyKhintchine(drift[0], variance[0], rates[0], jumps, n0), k
 
 
 def _rate_ladder(lam, weights, signed: bool, config: LevyConfig):
@@ -289,6 +292,30 @@ def fit_levy(
     `unseen` ([`PowerLawTail`][] or [`ImposedRate`][]) places the population the observed size does not
     see (module docstring). Positive semi-definite spectra only.
     """
+    return _fitted(eigs, n0, weights, signed, rank, unseen, config).law
+
+
+class LevyFit(NamedTuple):
+    """What [`fit_levy`][] fitted: the law it returns, the law of the unconstrained total rate $R^*$ (the
+    ladder's first step; the law itself for a known rank), and the ladder step kept ($R^*2^{\rm step}$)."""
+
+    law: LevyKhintchine
+    floor: LevyKhintchine
+    step: Int[Array, ""]
+
+
+def fit_levy_step(
+    eigs: Real[ArrayLike, " m"] | Real[ArrayLike, "m k"],
+    n0: RealScalarLike | None = None,
+    *,
+    weights: Float[ArrayLike, " m"] | None = None,
+    config: LevyConfig = LevyConfig(),
+) -> LevyFit:
+    """[`fit_levy`][] of an unknown rank with the rest of its ladder, which [`predict`][] reports (`LevyFit`)."""
+    return _fitted(eigs, n0, weights, None, None, PowerLawTail(), config)
+
+
+def _fitted(eigs, n0, weights, signed: bool | None, rank, unseen: AbstractUnseen, config: LevyConfig) -> LevyFit:
     check_x64()
     lam = jnp.asarray(arguments.eigenvalues("eigs", eigs) if is_concrete(eigs) else eigs)
     scales = None
@@ -320,10 +347,9 @@ def fit_levy(
         rank = jnp.asarray(arguments.real_scalar("rank", rank, lower=1.0, strict=False, fix="pass the number of features q of the Gram matrix X X^T"), dtype=jnp.float64)
         if not isinstance(unseen, AbstractUnseen):
             arguments.fail("unseen", unseen, "must be an AbstractUnseen (fdj.PowerLawTail() or fdj.ImposedRate())", "pass unseen=fdj.PowerLawTail()")
-    law = _fit_levy(lam, w, jnp.asarray(size, dtype=jnp.float64), bool(signed), config, rank, unseen if rank is not None else None)
-    if scales is None:
-        return law
-    return LevyKhintchine(law.drift, law.variance, law.rates, law.jumps, law.n0, scales)
+    laws = _fit_levy(lam, w, jnp.asarray(size, dtype=jnp.float64), bool(signed), config, rank, unseen if rank is not None else None)
+    law, floor = (LevyKhintchine(f.drift, f.variance, f.rates, f.jumps, f.n0, scales) for f in laws[:2])
+    return LevyFit(law, floor, laws[2])
 
 
 def _matrix_input(A, weights):

@@ -1,8 +1,13 @@
-"""[`Report`][]: why [`predict`][] chose its model, candidate by candidate ([`CandidateReport`][])."""
+"""[`Report`][]: why [`predict`][] chose its model, candidate by candidate ([`CandidateReport`][]), and what the data leave open."""
 
 import dataclasses
+import math
+
+import numpy as np
 
 from ._freeness import EXCESS_TOL
+from ._kinds import Free
+from ._law import AbstractSpectralLaw
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +33,7 @@ class Report:
     zero_rows: int = 0
     sampling_ks: float | None = None  # the KS that m independent samples of the true law stay below (reference for fit KS)
     compression: tuple[float, float, float, bool] | None = None  # a matrix input's `_freeness.compression_excess`
+    note: str = ""  # what the data leave open about the chosen law (`rank_note`), also given as a warning
 
     def __str__(self) -> str:
         head = f"chosen: {self.chosen}" + (f" (plus {self.zero_rows} zero rows kept as a fixed atom at 0)" if self.zero_rows else "")
@@ -45,4 +51,28 @@ class Report:
             rows.append(
                 f"  {c.model:32s} {fmt(c.score, '9.2e')} {fmt(c.validated, '9.4f')} {fmt(c.failed_points, '6d')} {fmt(c.mass, '8.4f')} {fmt(c.moment_error, '8.2g')} {fmt(c.fit_ks, '7.4f')}  {c.verdict}"
             )
-        return "\n".join([head, *rows])
+        return "\n".join([head, *rows] + ([f"  note: {self.note}"] if self.note else []))
+
+
+def _atom_at_zero(law: AbstractSpectralLaw, n: int) -> float:
+    """The weight of `law`'s atoms at 0 at size `n`."""
+    pos, w = (np.asarray(v) for v in law.evolve(math.log(n / float(law.n0)), Free()).atoms())
+    return float(np.sum(np.where(pos == 0.0, w, 0.0)))
+
+
+def rank_note(law: AbstractSpectralLaw, floor: AbstractSpectralLaw, n: int, m: int) -> str:
+    r"""What the Lévy–Khintchine law of an unknown rank leaves open (`_levy_fit.py`, "The total rate is not
+    identified"), if its atom at 0 at size `n` is more than one eigenvalue in `n` below that of the law of
+    its unconstrained total rate `floor`; else "". The rate the data leave free decides how many of the $n$
+    eigenvalues are exact zeros, that is the rank of the $n \times n$ matrix between $m$ and $n$."""
+    kept, low = _atom_at_zero(law, n), _atom_at_zero(floor, n)
+    if not low - kept > 1.0 / n:
+        return ""
+    return (
+        f"the {m} observed eigenvalues do not fix the rank of the {n} x {n} matrix: the free Levy-Khintchine law fits them "
+        f"nearly as well over a range of total rates, from its unconstrained fit's (an atom of {low:.3f} at 0 at size {n}) to "
+        f"the returned law's (an atom of {kept:.3f}: the default takes the highest rate on that plateau, so that no zero "
+        "eigenvalues are born unless the data insist). If the matrix is a Gram matrix X X^T of q features (a Gauss-Newton "
+        "matrix: samples x outputs; an activation Gram matrix: the layer's width; random features: their number), pass "
+        "kind=fdj.Deformed(m / q)."
+    )

@@ -26,6 +26,9 @@ with the chosen law's Kolmogorov–Smirnov distance to the eigenvalues at the ob
 (`_goodness.py`: a figure, not a gate); that figure (a second solve), a lone candidate's validated
 error and the listing of the candidates not tried (by name and degree score: listing does not fit
 them) are computed only then. A matrix with zero rows is $0_k \oplus B$ ([`ZeroRows`][]): the candidates model $B$.
+Where the chosen law is the free Lévy–Khintchine law of an unknown rank and its unconstrained total rate
+would put a larger atom at 0 at size $n$ (by more than one eigenvalue in $n$), the report's note and a
+`UserWarning` give both atoms: the data leave the rank of the $n \times n$ matrix open (`_report.rank_note`).
 A matrix input is first checked to be a free compression one scale down (`_freeness.py`): where its
 principal submatrices of size $m/4$ are not free compressions of it, with or without its diagonal
 profile, no candidate is tried and `ValueError` says why (the report states the figure otherwise).
@@ -44,6 +47,7 @@ the law with its diagonal profile is not: its refits would cost 2.5 times the wh
 """
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -58,16 +62,16 @@ from ._fit import _fit_candidate, _fit_fixed, curve_candidates
 from ._fit_config import FitConfig
 from ._fit_problem import zero_tolerance
 from ._fit_refine import _data_jit
-from ._freeness import EXCESS_TOL, compression_excess
+from ._freeness import EXCESS_TOL, compression_excess, not_free_message
 from ._goodness import fit_distance, kolmogorov_bound
 from ._inputs import _check_spectrum, _Inputs, _parse_inputs, _Spectrum
 from ._kinds import AbstractDecompression, Deformed, Free
 from ._law import AbstractSpectralLaw
-from ._levy_fit import ImposedRate, LevyConfig, PowerLawTail, fit_levy
+from ._levy_fit import ImposedRate, LevyConfig, PowerLawTail, fit_levy, fit_levy_step
 from ._pipeline import check, predict_traced
-from ._report import CandidateReport, Report
+from ._report import CandidateReport, Report, rank_note
 from ._results import RESULTS, failed
-from ._shifted import Shifted
+from ._shifted import Shifted, frame, shifted_inputs
 from ._spectrum import Spectrum
 from ._spikes import Spikes, without_outliers
 from ._validate import Draw, decompresses, draws, padded, slots, validated_error
@@ -122,46 +126,14 @@ def _name(law: AbstractSpectralLaw | None, deg=None) -> str:
     return type(law).__name__ + (" + diagonal profile" if scales is not None else "")
 
 
-FAR = 8.0  # a spectrum centred further from 0 than FAR half-widths gets its curves written about its centre
-
-
-def _frame(inputs: _Inputs, kind: AbstractDecompression, log: bool | None, config: FitConfig) -> float:
-    r"""Where the curves are written (`_shifted.py`): the centre $c$ of the data interval when the
-    spectrum lies far from 0 ($|c| >$ `FAR` half-widths $s$, where raw coefficients would lose
-    $\log_{10}(1 + |c|/s)^{L}$ digits) and 0 is not special to the model (Free decompression,
-    linear mode, no exact zeros, none made by the shift); else 0. The fit itself works in the
-    scaled variables $(z - c)/s$ either way, so the choice moves no result beyond rounding."""
-    if not isinstance(kind, Free):
-        return 0.0
-    spectra = (inputs.base,) + inputs.joint + inputs.nested
-    b = inputs.base
-    data = _data_jit(b.eigs, b.weights, log, b.eps, config)
-    if bool(data.log) or float(data.w0) > 0:
-        return 0.0
-    c = float(data.cz)
-    if not abs(c) > FAR * float(data.sz):
-        return 0.0
-    moved = [np.asarray(s.eigs) - c for s in spectra]
-    if any(np.any(np.abs(e) <= float(zero_tolerance(e, s.weights, s.eps))) for e, s in zip(moved, spectra)):
-        return 0.0
-    return c
-
-
-def _shift(inputs: _Inputs, c: float) -> _Inputs:
-    """Every spectrum of the input moved by -c (a principal submatrix of A - cI is the submatrix of A minus cI)."""
-
-    def move(s: _Spectrum) -> _Spectrum:
-        return _Spectrum(jnp.asarray(s.eigs) - c, s.weights, s.eps, s.t)
-
-    return _Inputs(move(inputs.base), inputs.n0, tuple(map(move, inputs.joint)), tuple(map(move, inputs.nested)))
-
-
 @dataclasses.dataclass(frozen=True)
 class _Candidate:
     """A model to try: its name, the law (None: not fitted, `why`; or fitted by `fit` when it is
-    tried, so that listing it costs nothing; `fit` returns None for a fit that failed, `why`), the kind that decompresses it, whether it models the
-    bulk without the outliers, and `refit`: the same model fitted to a validation draw (with its
-    kind), for candidates ranked by validated extrapolation."""
+    tried, so that listing it costs nothing; `fit` returns the law, None for a fit that failed, `why`,
+    and `floor`), the kind that decompresses it, whether it models the bulk without the outliers,
+    `refit`: the same model fitted to a validation draw (with its kind), for candidates ranked by
+    validated extrapolation, and `floor`: for the Lévy–Khintchine law of an unknown rank, the law of
+    its unconstrained total rate (`_levy_fit.LevyFit`), which the report compares with it."""
 
     name: str
     law: AbstractSpectralLaw | None
@@ -170,9 +142,17 @@ class _Candidate:
     why: str = ""
     of_bulk: bool = False
     refit: Callable[[Draw], tuple[AbstractSpectralLaw, AbstractDecompression]] | None = None
-    fit: Callable[[], AbstractSpectralLaw | None] | None = None
+    fit: Callable[[], tuple[AbstractSpectralLaw | None, AbstractSpectralLaw | None]] | None = None
     gated: bool = False  # passes only if its validated error beats the baselines' (`_validate.decompresses`)
     ranks: bool = True  # with a refit: ranked by its validated error against the others of its tier (else the first that passes is taken)
+    floor: AbstractSpectralLaw | None = None
+
+    def fitted(self) -> "_Candidate":
+        """The candidate with its law (and floor) fitted by `fit`, if it has one."""
+        if self.fit is None:
+            return self
+        law, floor = self.fit()
+        return dataclasses.replace(self, law=law, floor=floor, fit=None)
 
 
 def _gram_tier(inputs, matrix, kind: Deformed, levy_config, curves: list[_Candidate]) -> list[_Candidate]:
@@ -205,8 +185,8 @@ def _curves(inputs, kind, deg, log, fit_config, k: int, validate: bool = False) 
     set aside from them; with `validate`, those of automatic degrees carry their refit (same degrees
     and mode). Automatic curves beside outliers are gated (`_Candidate.gated`): refitted to each
     draw's bulk with the draw's own outliers set aside."""
-    c = _frame(inputs, kind, log, fit_config)
-    framed = _shift(inputs, c) if c else inputs
+    c = frame(inputs, kind, log, fit_config)
+    framed = shifted_inputs(inputs, c) if c else inputs
     place = (lambda curve: Shifted(curve, c)) if c else (lambda curve: curve)
     aside = f" + {k} outlier{'s' if k > 1 else ''}" if k else ""
     if deg is not None:
@@ -224,7 +204,7 @@ def _curves(inputs, kind, deg, log, fit_config, k: int, validate: bool = False) 
 
         def fit(refine=cand.refine):  # refined when tried
             curve, diag = refine()
-            return place(curve) if bool(diag.valid) else None
+            return (place(curve) if bool(diag.valid) else None), None
 
         def refit(d, deg=cand.deg):
             return place(_fit_candidate(padded(d, m, b.eps, c), deg, mode, fit_config)[0]), kind
@@ -254,17 +234,18 @@ def _tiers(inputs, bulk, matrix, kind, deg, log, fit_config, levy_config) -> Ite
     # "Validated extrapolation": free compressions of eigenvalues misrank the NTK's curves)
     curves = _curves(inputs, kind, None, log, fit_config, 0, matrix is not None or isinstance(kind, Deformed))
     if isinstance(kind, Deformed):  # the valid curves are ranked with the Levy laws of rank q
-        fitted = [c if c.fit is None else dataclasses.replace(c, law=c.fit(), fit=None) for c in curves]
+        fitted = [c.fitted() for c in curves]
         valid = [c for c in fitted if c.law is not None]
         yield [c for c in fitted if c.law is None] + _gram_tier(inputs, matrix, kind, levy_config, valid)
         return
     yield curves  # lazily: each curve is refined when it is tried (listing it as not tried costs nothing)
     if matrix is not None:  # keeps the diagonal profile (a positive diagonal: fit_levy)
-        fit = lambda: fit_levy(matrix, inputs.n0, config=levy_config)  # noqa: E731
+        levy = lambda: fit_levy_step(matrix, inputs.n0, config=levy_config)  # noqa: E731
         name = "LevyKhintchine + diagonal profile" if np.all(np.diagonal(matrix) > 0) else "LevyKhintchine"
     else:
-        fit = lambda: fit_levy(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)  # noqa: E731
+        levy = lambda: fit_levy_step(inputs.base.eigs, inputs.n0, weights=inputs.base.weights, config=levy_config)  # noqa: E731
         name = "LevyKhintchine"
+    fit = lambda: levy()[:2]  # noqa: E731  (the law and its floor: the report says what the rank does)
     m = inputs.base.eigs.shape[0]
 
     def refit(d):  # eigenvalues alone are gated; a draw's eigenvalues in the observed slots share the fit's compilation
@@ -302,7 +283,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     if matrix is not None:  # free decompression's premise, tested one scale down (`_freeness.py`)
         freeness = compression_excess(matrix, fit_config.seed)
         if freeness[0] > EXCESS_TOL:
-            raise ValueError(_not_free(freeness, matrix.shape[0] // 4))
+            raise ValueError(not_free_message(freeness, matrix.shape[0] // 4))
     zeros = 0 if zero is None else int(zero.sum())
     b = inputs.base
     target = np.sort(np.asarray(b.eigs)[np.asarray(b.weights) > 0])
@@ -335,13 +316,12 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
         todo = iter(tier)
         rest: Iterable[_Candidate] = ()  # not tried: the first of an unranked tier passed
         for c in todo:
-            if c.fit is not None:
-                c = dataclasses.replace(c, law=c.fit(), fit=None)
+            c = c.fitted()
             if c.law is None:
                 rows.append(CandidateReport(c.name, c.score, verdict=f"passed over: {c.why}"))
                 continue
             k = outliers.size if c.of_bulk else 0
-            law = c.law if m_all is None or m_rest is None else ZeroRows(c.law, (m_all - m_rest) / (m_all - k), m_all - k)
+            law = _with_zero_rows(c.law, m_all, m_rest, k)
             # outliers would dominate the moments: the bulk is checked alone, at its size n - k
             spec, problem, figures = _solve_checked(law, c.kind, n - k, grid_size, solver, isinstance(kind, Deformed))
             if problem is not None:
@@ -375,7 +355,11 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
             rows[slot] = dataclasses.replace(rows[slot], fit_ks=_fit_ks(fitted, spec, b, grid_size))
             rows += [CandidateReport(c.name, c.score, verdict="not tried: an earlier candidate passed") for later in (rest, *tiers) for c in later]
         reports += [r for r in rows if r is not None]
-        return dataclasses.replace(spec, check=RESULTS.successful), Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights), freeness)
+        note = "" if chosen.floor is None else rank_note(law, _with_zero_rows(chosen.floor, m_all, m_rest, k), n - k, int(m_all or inputs.n0))
+        if note:
+            warnings.warn(note, stacklevel=3)
+        report = Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights), freeness, note)
+        return dataclasses.replace(spec, check=RESULTS.successful), report
     report = Report("none", tuple(reports), zeros, compression=freeness)
     raise ValueError(
         f"no candidate model passed its check at n = {n}:\n{report}\n"
@@ -383,17 +367,9 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     )
 
 
-def _not_free(freeness: tuple[float, float, float, bool], q: int) -> str:
-    """Why a matrix whose principal submatrices are not free compressions of it is not decompressed."""
-    excess, ks, level, profile = freeness
-    return (
-        f"free decompression does not apply to this matrix: its random principal submatrices of size {q} are not free "
-        f"compressions of it (KS {ks:.3f} to free compressions{' with the diagonal profile' if profile else ''}, against {level:.3f} "
-        f"between two compressions: {excess:.3f} of the spectrum misplaced at the observed scale, above {EXCESS_TOL:g}). Dropping rows "
-        "changes this matrix in a way no free (Haar) compression models, as it does a kernel of short bandwidth or a sparse graph "
-        "(each row loses its few neighbours), so no free model extrapolates its spectrum to a larger size. Eigenvalues alone cannot "
-        "show this: predict(numpy.linalg.eigvalsh(a), n) decompresses them without the check, at your own risk."
-    )
+def _with_zero_rows(law: AbstractSpectralLaw, m_all: int | None, m_rest: int | None, k: int) -> AbstractSpectralLaw:
+    """`law` of the block beside the matrix's zero rows, as the law of the whole matrix (`ZeroRows`), when it has them."""
+    return law if m_all is None or m_rest is None else ZeroRows(law, (m_all - m_rest) / (m_all - k), m_all - k)
 
 
 def _hint(k: int) -> str:
@@ -451,7 +427,10 @@ def predict(
     the rest than the rest is wide) are set aside from the fit of a curve of the given degrees (with
     automatic degrees: of the last candidates) and kept as that many eigenvalues growing like $n/m$
     ([`Spikes`][]). `return_report=True` also returns the [`Report`][] of every
-    candidate. No candidate passing raises `ValueError` with that report. Deterministic: the
+    candidate. No candidate passing raises `ValueError` with that report. Where the observed eigenvalues
+    leave the rank of the $n \times n$ matrix open (the free Lévy–Khintchine law fits them nearly as well
+    with a lower total rate, which puts a larger atom at 0 at size $n$), a `UserWarning` and the report's
+    `note` say so, with both atoms. Deterministic: the
     random nested submatrices of a matrix input are drawn from `fit_config.seed` (default 0), so
     the same input gives the same bits in every call and every process. The returned spectrum's
     `check` is `RESULTS.successful`.

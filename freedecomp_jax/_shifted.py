@@ -6,7 +6,8 @@ $z \approx c$ cancel to $(c/\text{width})^{L}$ times rounding. Written about the
 data, the same law keeps them. Shifting commutes with free decompression: a principal
 submatrix of $A + cI$ is the submatrix of $A$ plus $cI$, so the law of $A + cI$ at every size
 is the law of $A$ shifted by $c$, $m_{A+cI}(z) = m_A(z - c)$. (It does not commute with the
-deformed kind, whose Gram structure makes 0 special.)
+deformed kind, whose Gram structure makes 0 special.) `frame` says where [`predict`][] writes a
+spectrum's curves, `shifted_inputs` moves the observed spectra there.
 """
 
 import math
@@ -16,6 +17,10 @@ import numpy as np
 
 from ._custom_types import Array, ArrayLike, Complex, Float, Real
 from ._edge_flow import AbstractEdgeSystem
+from ._fit_config import FitConfig
+from ._fit_problem import zero_tolerance
+from ._fit_refine import _data_jit
+from ._inputs import _Inputs, _Spectrum
 from ._kinds import AbstractDecompression, Free
 from ._law import AbstractSpectralLaw
 
@@ -101,3 +106,37 @@ class _ShiftedEdges(AbstractEdgeSystem):
 
     def x(self, u, t, s):
         return self.inner.x(u, t, s) + self.shift
+
+
+FAR = 8.0  # a spectrum centred further from 0 than FAR half-widths gets its curves written about its centre
+
+
+def frame(inputs: _Inputs, kind: AbstractDecompression, log: bool | None, config: FitConfig) -> float:
+    r"""Where the curves are written (`_shifted.py`): the centre $c$ of the data interval when the
+    spectrum lies far from 0 ($|c| >$ `FAR` half-widths $s$, where raw coefficients would lose
+    $\log_{10}(1 + |c|/s)^{L}$ digits) and 0 is not special to the model (Free decompression,
+    linear mode, no exact zeros, none made by the shift); else 0. The fit itself works in the
+    scaled variables $(z - c)/s$ either way, so the choice moves no result beyond rounding."""
+    if not isinstance(kind, Free):
+        return 0.0
+    spectra = (inputs.base,) + inputs.joint + inputs.nested
+    b = inputs.base
+    data = _data_jit(b.eigs, b.weights, log, b.eps, config)
+    if bool(data.log) or float(data.w0) > 0:
+        return 0.0
+    c = float(data.cz)
+    if not abs(c) > FAR * float(data.sz):
+        return 0.0
+    moved = [np.asarray(s.eigs) - c for s in spectra]
+    if any(np.any(np.abs(e) <= float(zero_tolerance(e, s.weights, s.eps))) for e, s in zip(moved, spectra)):
+        return 0.0
+    return c
+
+
+def shifted_inputs(inputs: _Inputs, c: float) -> _Inputs:
+    """Every spectrum of the input moved by -c (a principal submatrix of A - cI is the submatrix of A minus cI)."""
+
+    def move(s: _Spectrum) -> _Spectrum:
+        return _Spectrum(jnp.asarray(s.eigs) - c, s.weights, s.eps, s.t)
+
+    return _Inputs(move(inputs.base), inputs.n0, tuple(map(move, inputs.joint)), tuple(map(move, inputs.nested)))
