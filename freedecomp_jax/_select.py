@@ -47,6 +47,8 @@ the law with its diagonal profile is not: its refits would cost 2.5 times the wh
 """
 
 import dataclasses
+import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -357,7 +359,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
         reports += [r for r in rows if r is not None]
         note = "" if chosen.floor is None else rank_note(law, _with_zero_rows(chosen.floor, m_all, m_rest, k), n - k, int(m_all or inputs.n0))
         if note:
-            warnings.warn(note, stacklevel=3)
+            warnings.warn(note, stacklevel=_outside_the_package())
         report = Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights), freeness, note)
         return dataclasses.replace(spec, check=RESULTS.successful), report
     report = Report("none", tuple(reports), zeros, compression=freeness)
@@ -365,6 +367,17 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
         f"no candidate model passed its check at n = {n}:\n{report}\n"
         + ("Try deg=None (automatic degrees) or other degrees." if deg is not None else _hint(outliers.size))
     )
+
+
+def _outside_the_package() -> int:
+    """The `stacklevel` of a warning raised here that points at the first caller outside this package."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _with_zero_rows(law: AbstractSpectralLaw, m_all: int | None, m_rest: int | None, k: int) -> AbstractSpectralLaw:
