@@ -35,6 +35,7 @@ from ._plot import plot_edges as plot_edges
 from ._plot import plot_spectrum as plot_spectrum
 from ._report import CandidateReport as CandidateReport
 from ._report import Report as Report
+from ._report import UnidentifiedRankWarning as UnidentifiedRankWarning
 from ._results import RESULTS as RESULTS
 from ._roots import Aberth as Aberth
 from ._roots import Roots as Roots

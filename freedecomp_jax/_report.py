@@ -10,6 +10,14 @@ from ._kinds import Free
 from ._law import AbstractSpectralLaw
 
 
+class UnidentifiedRankWarning(UserWarning):
+    """Raised by [`predict`][] and [`eigvalsh`][] where the observed eigenvalues leave the rank of the
+    $n \times n$ matrix open: the free Lévy–Khintchine law fits them nearly as well with a lower total
+    rate, which puts a larger atom at 0 at size $n$ (`Report.note` has the same text). If the matrix is a
+    Gram matrix $XX^\top$ of $q$ features, pass `kind=fdj.Deformed(m / q)`; to silence it,
+    `warnings.simplefilter("ignore", fdj.UnidentifiedRankWarning)`."""
+
+
 @dataclasses.dataclass(frozen=True)
 class CandidateReport:
     """One candidate model: what it is, its check figures at size $n$, and the verdict."""

@@ -28,7 +28,7 @@ error and the listing of the candidates not tried (by name and degree score: lis
 them) are computed only then. A matrix with zero rows is $0_k \oplus B$ ([`ZeroRows`][]): the candidates model $B$.
 Where the chosen law is the free Lévy–Khintchine law of an unknown rank and its unconstrained total rate
 would put a larger atom at 0 at size $n$ (by more than one eigenvalue in $n$), the report's note and a
-`UserWarning` give both atoms: the data leave the rank of the $n \times n$ matrix open (`_report.rank_note`).
+`UnidentifiedRankWarning` give both atoms: the data leave the rank of the $n \times n$ matrix open (`_report.rank_note`).
 A matrix input is first checked to be a free compression one scale down (`_freeness.py`): where its
 principal submatrices of size $m/4$ are not free compressions of it, with or without its diagonal
 profile, no candidate is tried and `ValueError` says why (the report states the figure otherwise).
@@ -71,7 +71,7 @@ from ._kinds import AbstractDecompression, Deformed, Free
 from ._law import AbstractSpectralLaw
 from ._levy_fit import ImposedRate, LevyConfig, PowerLawTail, fit_levy, fit_levy_step
 from ._pipeline import check, predict_traced
-from ._report import CandidateReport, Report, rank_note
+from ._report import CandidateReport, Report, UnidentifiedRankWarning, rank_note
 from ._results import RESULTS, failed
 from ._shifted import Shifted, frame, shifted_inputs
 from ._spectrum import Spectrum
@@ -359,7 +359,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
         reports += [r for r in rows if r is not None]
         note = "" if chosen.floor is None else rank_note(law, _with_zero_rows(chosen.floor, m_all, m_rest, k), n - k, int(m_all or inputs.n0))
         if note:
-            warnings.warn(note, stacklevel=_outside_the_package())
+            warnings.warn(note, UnidentifiedRankWarning, stacklevel=_outside_the_package())
         report = Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights), freeness, note)
         return dataclasses.replace(spec, check=RESULTS.successful), report
     report = Report("none", tuple(reports), zeros, compression=freeness)
@@ -442,8 +442,8 @@ def predict(
     ([`Spikes`][]). `return_report=True` also returns the [`Report`][] of every
     candidate. No candidate passing raises `ValueError` with that report. Where the observed eigenvalues
     leave the rank of the $n \times n$ matrix open (the free Lévy–Khintchine law fits them nearly as well
-    with a lower total rate, which puts a larger atom at 0 at size $n$), a `UserWarning` and the report's
-    `note` say so, with both atoms. Deterministic: the
+    with a lower total rate, which puts a larger atom at 0 at size $n$), an [`UnidentifiedRankWarning`][]
+    and the report's `note` say so, with both atoms. Deterministic: the
     random nested submatrices of a matrix input are drawn from `fit_config.seed` (default 0), so
     the same input gives the same bits in every call and every process. The returned spectrum's
     `check` is `RESULTS.successful`.

@@ -33,7 +33,7 @@ def test_a_rank_the_data_do_not_fix_is_reported_and_warned():
     is the law that follows it, and the smaller tier compiles in 12 s less."""
     n, q, m = 1200, 600, 150
     full, small = _power_law_gram(0, n, q, m)
-    with pytest.warns(UserWarning, match="do not fix the rank") as caught:
+    with pytest.warns(fdj.UnidentifiedRankWarning, match="do not fix the rank") as caught:
         spec, report = fdj.predict(small, n, return_report=True, fit_config=fdj.FitConfig(max_deg_z=1, max_deg_m=2))
     assert report.chosen == "LevyKhintchine"
     assert report.note == str(caught[0].message) and report.note in str(report)
