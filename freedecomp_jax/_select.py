@@ -47,7 +47,6 @@ the law with its diagonal profile is not: its refits would cost 2.5 times the wh
 """
 
 import dataclasses
-import os
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -359,7 +358,7 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
         reports += [r for r in rows if r is not None]
         note = "" if chosen.floor is None else rank_note(law, _with_zero_rows(chosen.floor, m_all, m_rest, k), n - k, int(m_all or inputs.n0))
         if note:
-            warnings.warn(note, UnidentifiedRankWarning, stacklevel=_outside_the_package())
+            warnings.warn(note, UnidentifiedRankWarning, stacklevel=_outside_the_package(sys._getframe()))
         report = Report(chosen.name, tuple(reports), zeros, kolmogorov_bound(b.weights), freeness, note)
         return dataclasses.replace(spec, check=RESULTS.successful), report
     report = Report("none", tuple(reports), zeros, compression=freeness)
@@ -369,15 +368,18 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
     )
 
 
-def _outside_the_package() -> int:
-    """The `stacklevel` of a warning raised here that points at the first caller outside this package."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+def _outside_the_package(frame) -> int:
+    """The `stacklevel` of a warning raised in `frame` that points at the first caller outside this package (and
+    outside the runtime type checkers that may wrap its functions, as the tests' jaxtyping hook does)."""
+    level = 1
+    while frame is not None and (
+        str(frame.f_globals.get("__name__", "")).startswith(_WRAPPERS) or frame.f_code.co_filename.startswith("<@beartype")
+    ):
         frame, level = frame.f_back, level + 1
     return level
 
 
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_WRAPPERS = (__name__.split(".")[0] + ".", "jaxtyping", "beartype")
 
 
 def _with_zero_rows(law: AbstractSpectralLaw, m_all: int | None, m_rest: int | None, k: int) -> AbstractSpectralLaw:
