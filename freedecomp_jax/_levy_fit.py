@@ -10,6 +10,15 @@ from a decade below the smallest non-zero eigenvalue to the largest (both signs 
 spectrum; a positive semi-definite one has $a = s = 0$, and its smallest jump is also below
 $\kappa_2/\kappa_1$, since $\kappa_2 = \sum_kr_kx_k^2 \ge \kappa_1\min_kx_k$).
 
+**Where an indefinite spectrum's fit points start**: at $z = x(1 + ih)$ the empirical transform
+averages the eigenvalues within about $h|x|$ of $x$. For a positive spectrum, $x$ below the smallest
+eigenvalue lies outside the data, where the transform is smooth, so the points start `pad` decades
+below it. An indefinite spectrum's eigenvalues straddle 0: with $N(|x|)$ of them in $[-|x|, |x|]$ the
+window holds about $hN(|x|)$, and where that is below one eigenvalue the transform is the pole of the
+one that happens to lie nearest 0, not the law. So its points start where $N(|x|) \ge 1/h_{\min}$: at
+the $\lceil 1/h_{\min}\rceil$-th smallest non-zero $|\lambda|$ (the 4th at the default heights), with no
+padding (`_resolved`; benchmarks/RESULTS.md has what it changed on the Hessians).
+
 **Why the variance row**: the Stieltjes transform on the data's range barely sees a jump far from
 it with a small rate, yet that jump carries $r_kx_k^2$ of variance, which free decompression
 multiplies by $\tau$ ($\kappa_j \to \tau^{j-1}\kappa_j$). Without the row a fit to two bulks had
@@ -49,6 +58,7 @@ fitted part's jumps start at the smallest non-zero eigenvalue (no padding below)
 """
 
 import abc
+import math
 from typing import ClassVar, NamedTuple
 
 import equinox as eqx
@@ -69,7 +79,8 @@ class LevyConfig(eqx.Module):
     - `n_jumps`: jump sizes per sign, log-spaced from `pad` decades below the smallest non-zero
       $|\lambda|$ to the largest (none above: `_jump_grid`).
     - `n_points`: fit points per height (log-spaced in $|x|$ from `pad` decades below the
-      smallest non-zero $|\lambda|$ to the largest), at heights `heights` $\times|x|$.
+      smallest non-zero $|\lambda|$ to the largest; for an indefinite spectrum from the
+      $\lceil 1/\min(\text{heights})\rceil$-th smallest, module docstring), at heights `heights` $\times|x|$.
     - `rate_steps`, `rate_tolerance`: the total-rate ladder $R^*2^j$, $j \le$ `rate_steps`, and
       how much larger than the unconstrained residual an accepted residual may be.
     - `nnls_iters`: cap on the active-set iterations (Lawson–Hanson) of each fit.
@@ -100,11 +111,13 @@ def _design(lam, weights, jumps, signed: bool, drift: bool, config: LevyConfig):
     exact mean and variance and their values. Columns: the drift (if `drift`), the semicircle (if
     `signed`), then the jumps."""
     w = weights / jnp.sum(weights)
-    nz = (lam != 0) & (weights > 0)
-    lo = jnp.min(jnp.where(nz, jnp.abs(lam), jnp.inf))
     hi = jnp.max(jnp.where(weights > 0, jnp.abs(lam), 0.0))
+    if signed:  # from where the heights resolve the law, no padding below (module docstring)
+        lo, pad = _resolved(lam, weights, config.heights), 0.0
+    else:
+        lo, pad = jnp.min(jnp.where((lam != 0) & (weights > 0), jnp.abs(lam), jnp.inf)), config.pad
     u = jnp.linspace(0.0, 1.0, config.n_points)
-    xs = jnp.exp(jnp.log(lo) - config.pad * jnp.log(10.0) + (jnp.log(hi) - jnp.log(lo) + config.pad * jnp.log(10.0)) * u)
+    xs = jnp.exp(jnp.log(lo) - pad * jnp.log(10.0) + (jnp.log(hi) - jnp.log(lo) + pad * jnp.log(10.0)) * u)
     if signed:
         xs = jnp.concatenate([-xs[::-1], xs])
     Z = jnp.concatenate([xs + 1j * h * jnp.abs(xs) for h in config.heights])
@@ -124,6 +137,15 @@ def _design(lam, weights, jumps, signed: bool, drift: bool, config: LevyConfig):
     vrow = jnp.concatenate([jnp.array([0.0] * drift + [1.0] * signed), jumps**2])
     rows = jnp.stack([mrow / scale, vrow / var])
     return A / norm, b / norm, rows, jnp.stack([mean / scale, 1.0])
+
+
+def _resolved(lam, weights, heights: tuple) -> Float[Array, ""]:
+    r"""The smallest $|x|$ at which the empirical transform of an indefinite spectrum still describes its
+    law at every height $h$ of the fit: the $k$-th smallest non-zero $|\lambda|$, $k = \lceil 1/h_{\min}\rceil$
+    (module docstring); the smallest where there are fewer than $k$."""
+    k = min(math.ceil(1 / min(heights)), lam.shape[0])
+    ordered = jnp.sort(jnp.where((lam != 0) & (weights > 0), jnp.abs(lam), jnp.inf))
+    return jnp.where(jnp.isfinite(ordered[k - 1]), ordered[k - 1], ordered[0])
 
 
 def _jump_grid(lam, weights, n_jumps: int, pad: float, signed: bool):

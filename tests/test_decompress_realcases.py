@@ -51,6 +51,8 @@ def _observed(name: str):
 # with the matrix's diagonal profile (D^1/2 C D^1/2, D kept as the matrix grows): rbf_gram KS 0.224
 # (better baseline 0.449), random_feature_gram 0.179 (0.579), mlp_gauss_newton 0.100 (0.372),
 # mlp_hessian 0.244 (0.276; the narrowest margin: at m one negative eigenvalue in 240, at n 11%).
+# Measured 2026-12-07: mlp_hessian 0.148, cnn_hessian 0.145 (0.279), since the fit of an indefinite
+# spectrum starts where its heights resolve the law (`_levy_fit._resolved`).
 # Measured 2026-12-04 (seed 0, benchmarks/realcases.py, RESULTS "Gram matrices of a known rank"): the
 # defaults lose to the best baseline on these cases (issue 14 is open): the Laplacian-kernel Grams to
 # the small spectrum as is (0.394 / 0.404 / 0.407 against 0.213 / 0.215 / 0.216), the activation and
