@@ -222,6 +222,10 @@ def test_an_indefinite_fit_describes_its_own_eigenvalues():
     at_m = fdj.decompress(law, law.grid(fdj.Free(), 250, 1024), 250)
     assert abs(float(at_m.mass()) - 1.0) < 1e-2
     assert ks_distance(np.asarray(at_m.eigvalsh(250)), eigs) <= kolmogorov_bound(np.ones(250))
+    # under jit and vmap, with the mirrored spectrum beside it: the same law, and its mirror image
+    batched = jax.jit(jax.vmap(lambda e: fdj.fit_levy(e, signed=True)))(np.stack([eigs, -eigs[::-1]]))
+    np.testing.assert_allclose(batched.rates[0], law.rates, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(batched.rates[1], law.rates[::-1], rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("spectrum", [_two_bulks, _far_from_zero, _gram_with_zeros])
