@@ -44,6 +44,7 @@ from ._custom_types import Array, ArrayLike, Complex, Float, Real, RealScalarLik
 from ._edge_flow import AbstractEdgeSystem
 from ._kinds import AbstractDecompression, Free
 from ._law import AbstractSpectralLaw
+from ._levy_grid import grid_and_solved, levy_grid
 from ._levy_solve import _CHUNK, _scale, _solve
 from ._newton import real_newton
 from ._poly import polymul
@@ -191,52 +192,16 @@ class LevyKhintchine(AbstractSpectralLaw):
         m, density, result = _first_points((m, density, result), size)
         return m, density, pos, w, result
 
-    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
-        """A grid for the law at size `n`: bulks found on a wide log grid, `size` points shared among them
-        equally, so each narrow bulk is resolved too, and `size` more in proportion to each bulk's largest
-        share of the mass or a central moment (`_shares`), log-spaced in a bulk spanning a decade or more,
-        or 0, linear otherwise; and five more out to the wide grid's first point beyond each edge (where Newton
-        did not pin an edge down, the wide grid's guess may lie inside the bulk: a grid ending there would
-        spread the last density value over the gap); a law with a diagonal profile keeps the 4x finer
-        log grid as well. Topped up to whole chunks of the solve (`_whole_chunks`). Plain Python."""
-        points, solved = self.grid_and_solved(kind, n, size, solver)
-        return points if solved is None else np.unique(np.concatenate([points, np.asarray(solved.x)]))
+    def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[Array, " grid"]:
+        """A grid of `5 size` points for the law at size `n`: the wide log grid, solved to find the bulks, and `size`
+        points placed where the bulks, the mass and the moments need them (`_levy_grid.py`). Pure JAX: `n` may be traced."""
+        points, wide = self.grid_and_solved(kind, n, size, solver)
+        return jnp.sort(jnp.concatenate([points, wide.x]))
 
-    def grid_and_solved(self, kind: AbstractDecompression, n: float | int, size: int, solver=None):
-        """`grid` as the points still to solve and the wide log grid, already solved to find the bulks
-        (with a diagonal profile, where it is part of the grid; else None). Plain Python."""
+    def grid_and_solved(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None):
+        """`grid` as its second pass, still to solve, and the wide log grid solved at size `n` (`_levy_grid.py`)."""
         del solver
-        coarse = levy_grid(self, float(n) / float(self.n0), 4 * size)  # fine enough to see a narrow isolated bulk
-        solved = Spectrum.solve(self, kind, jnp.asarray(coarse), n)
-        bulks = solved.support()
-        if bulks.size == 0:
-            return coarse, None
-        tiny = np.min(np.abs(coarse))
-        pieces = []
-        for lo, hi in bulks:
-            pieces += [(lo, -tiny), (tiny, hi)] if lo < 0 < hi else [(lo, hi)]
-        parts = []
-        for (lo, hi), share in zip(pieces, _shares(pieces, solved, size)):
-            a, b = sorted((abs(lo), abs(hi)))
-            if a > 0 and b / a >= 10:
-                g = np.geomspace(a, b, share)
-                parts.append(g if lo > 0 else -g[::-1])
-            else:
-                parts.append(np.linspace(lo, hi, share))
-        for (_, hi), (lo, _) in zip(pieces[:-1], pieces[1:]):  # a few points in every gap, so that the gap shows
-            if hi < lo:
-                parts.append(np.linspace(hi, lo, 6)[1:-1])
-        for lo, hi in bulks:  # and out to the wide grid's first point beyond each edge: an edge Newton did not pin down
-            below, above = coarse[coarse < lo], coarse[coarse > hi]  # is the grid's guess, which may lie inside the bulk
-            if below.size:
-                parts.append(np.linspace(below[-1], lo, 6)[:-1])
-            if above.size:
-                parts.append(np.linspace(hi, above[0], 6)[1:])
-        points = np.unique(np.concatenate(parts))
-        if self.scales is None:
-            return _whole_chunks(points, 0), None
-        # rugged bulks (one bump per cluster of scales) over decades: the log grid stays in, as solved
-        return _whole_chunks(np.setdiff1d(points, coarse), coarse.size, avoid=coarse), solved
+        return grid_and_solved(self, kind, jnp.asarray(n, dtype=jnp.float64), size)
 
     def edge_system(self, kind: AbstractDecompression) -> "LevyEdges | None":
         """Real critical points of $z_\tau(m)$; none with a diagonal profile (no explicit $z(m)$: the grid's edges)."""
@@ -247,43 +212,6 @@ class LevyKhintchine(AbstractSpectralLaw):
         if self.scales is not None:  # the grid's gap and size
             return super().refine_cusps(kind, x_seed, m_seed, tau_seed)
         return _refine_cusps(self, x_seed, m_seed, tau_seed)
-
-
-def _shares(pieces, solved: Spectrum, size: int) -> list[int]:
-    """Points per bulk: an equal share of `size` (at least 8: every bulk's shape and edges), and `size` more in
-    proportion to the bulk's largest share, on the wide grid, of any quantity the check integrates (the mass and
-    the central moments to the fourth): a bulk holding most of the mass, or a far one of little mass holding most
-    of the variance, would miss it on an equal share. Plain Python."""
-    x, d = np.asarray(solved.x), np.asarray(solved.density)
-    cells, mid = 0.5 * (d[1:] + d[:-1]) * np.diff(x), 0.5 * (x[1:] + x[:-1])
-    share = max(size // len(pieces), 8)
-    if not np.sum(cells) > 0:
-        return [share] * len(pieces)
-    dev = np.abs(mid - np.sum(cells * mid) / np.sum(cells))
-    parts = np.array([[np.sum(cells[(mid > lo) & (mid < hi)] * dev[(mid > lo) & (mid < hi)] ** j) for j in range(5)] for lo, hi in pieces])
-    weight = np.max(parts / np.maximum(np.sum(parts, axis=0), np.finfo(float).tiny), axis=1)
-    return [share + int(size * w / np.sum(weight)) for w in weight]
-
-
-def _whole_chunks(points: np.ndarray, others: int, avoid: np.ndarray | None = None) -> np.ndarray:
-    """`points` with midpoints (geometric where both ends have one sign) of its widest cells relative to their
-    position added until, with `others` points beside them, the grid fills whole chunks of the solve (`_CHUNK`).
-    The grid's length is data-dependent, and every length compiles its own programs for the `Spectrum` built on
-    it (several hundred memory maps each: a process predicting a few dozen spectra ran out of them); whole chunks
-    leave a handful of lengths, at no cost to the solve, which pads to whole chunks anyway. Plain Python."""
-    while (deficit := (-(points.size + others)) % _CHUNK) and points.size > 1:
-        a, b = points[:-1], points[1:]
-        same = a * b > 0
-        mid = np.where(same, np.sign(a) * np.sqrt(np.abs(a * b), where=same, out=np.ones_like(a)), 0.5 * (a + b))
-        widest = np.argsort(-(b - a) / np.maximum(np.abs(a), np.abs(b)), kind="stable")[:deficit]
-        new = mid[widest]
-        new = new[(new > a[widest]) & (new < b[widest])]
-        if avoid is not None:
-            new = np.setdiff1d(new, avoid)
-        if new.size == 0:
-            break
-        points = np.union1d(points, new)
-    return points
 
 
 @functools.partial(jax.jit, static_argnums=1)
@@ -306,19 +234,6 @@ def _solve_grid(law: LevyKhintchine, kind, x, ts):
         return m, jnp.where(on_atom, 0.0, jnp.imag(m) / jnp.pi), pos, w, result
 
     return jax.vmap(one)(ts)
-
-
-def levy_grid(law: LevyKhintchine, tau: float, size: int) -> np.ndarray:
-    """A grid covering the support of the law decompressed by `tau`: log-spaced in |x| (both
-    signs for a signed law) from 1e-4 x the smallest jump to 100 x the largest, times tau (and
-    times the smallest and largest diagonal scale)."""
-    j = np.abs(np.asarray(law.jumps))
-    d = np.ones(1) if law.scales is None else np.asarray(law.scales)
-    lo = j.min() * 1e-4 * tau * d.min()
-    hi = (j.max() * tau + 10 * np.sqrt(float(law.variance) * tau) + abs(float(law.drift))) * 100 * d.max()
-    signed = bool(np.any(np.asarray(law.jumps) < 0)) or float(law.variance) > 0
-    g = np.geomspace(lo, hi, size // 2 if signed else size)
-    return np.concatenate([-g[::-1], g]) if signed else g
 
 
 def _scaled_moments(law, order: int, central: bool):

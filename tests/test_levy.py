@@ -8,7 +8,7 @@ import pytest
 import freedecomp_jax as fdj
 from freedecomp_jax import distributions as D
 from freedecomp_jax._goodness import kolmogorov_bound
-from freedecomp_jax._levy import levy_grid
+from freedecomp_jax._levy_grid import levy_grid
 from freedecomp_jax._metrics import best_baseline_ks, ks_distance, rescaled_baseline
 
 
@@ -251,10 +251,13 @@ def test_jit_vmap_grad():
     batched = jax.jit(jax.vmap(lambda e: fdj.fit_levy(e, 200, signed=False)))(batch)
     for k in range(3):
         np.testing.assert_allclose(batched.rates[k], eager[k].rates, rtol=1e-8, atol=1e-12)
+    # the recipe of docs/concepts.md: each law on its own grid (static size, built under jit) at n
+    decomp = jax.jit(lambda law: (g := law.grid(fdj.Free(), 1600.0, 64), fdj.decompress(law, g, 1600.0).density))
+    grids, dens = jax.vmap(decomp)(batched)
+    grid = np.asarray(eager[1].grid(fdj.Free(), 1600.0, 64))
+    np.testing.assert_allclose(grids[1], grid, rtol=1e-7)
+    np.testing.assert_allclose(dens[1], fdj.decompress(eager[1], jnp.asarray(grid), 1600.0).density, rtol=1e-7, atol=1e-10)
     x = jnp.geomspace(1e-3, 30.0, 64)
-    decomp = jax.jit(lambda law: fdj.decompress(law, x, 1600.0).density)
-    dens = jax.vmap(decomp)(batched)
-    np.testing.assert_allclose(dens[1], fdj.decompress(eager[1], x, 1600.0).density, rtol=1e-7, atol=1e-10)
 
     def scalar(e):  # a smooth functional of the predicted law: its density against a weight
         law = fdj.fit_levy(e, 200, signed=False)
@@ -331,27 +334,32 @@ def test_a_law_spanning_decades_meets_its_moments_on_its_grid(jumps, rates):
     assert np.max(np.abs(np.asarray(spec.moment_errors()))) <= 1e-2
 
 
-def test_grids_fill_whole_chunks_of_the_solve(monkeypatch):
-    # a grid's length depends on the law (its bulks, gaps and edges), and every length compiles its own programs
-    # for the Spectrum on it: the grid is topped up to whole chunks of the solve by midpoints of its widest cells,
-    # keeping every point it had, so that laws of different shapes share a length
-    from freedecomp_jax import _levy
-    from freedecomp_jax._levy_solve import _CHUNK
-
+def test_a_grid_has_one_length_and_is_the_same_under_jit_and_vmap():
+    # the grid's two passes have static sizes (`_levy_grid.py`): laws of every shape get 5 x size points, strictly
+    # increasing, that resolve the density and the atom born at 0 (unit mass to 1e-3); built inside jit(vmap) with a
+    # traced size per lane it is the same grid
     laws = [
-        fdj.LevyKhintchine(0.0, 0.0, [2.0], [0.5], 100.0),  # one bulk: MP(1/2)
+        fdj.LevyKhintchine(0.0, 0.0, [2.0, 0.0], [0.5, 1.0], 100.0),  # one bulk: MP(1/2)
         fdj.LevyKhintchine(0.0, 0.0, [0.75, 0.25], [2.0, 5.5], 100.0),  # two bulks at n
-        fdj.LevyKhintchine(0.0, 0.0, [2.0], [0.5], 100.0, scales=[1.0, 4.0]),  # a profile: the wide grid is kept
+        fdj.LevyKhintchine(0.0, 0.0, [2.0], [0.5], 100.0, scales=[1.0, 4.0]),  # a profile
     ]
-    padded = [np.asarray(law.grid(fdj.Free(), 800, 1024)) for law in laws]
-    monkeypatch.setattr(_levy, "_whole_chunks", lambda points, others, avoid=None: points)
-    plain = [np.asarray(law.grid(fdj.Free(), 800, 1024)) for law in laws]
-    assert len({q.size for q in plain}) == 3 and len({p.size for p in padded}) < 3
-    for law, p, q in zip(laws, padded, plain):
-        assert p.size % _CHUNK == 0 and 0 <= p.size - q.size < _CHUNK
-        assert np.all(np.diff(p) > 0) and np.all(np.isin(q, p))
-        spec = fdj.decompress(law, jnp.asarray(p), 800, throw=False)
-        assert abs(float(spec.mass()) - 1.0) <= 1e-3  # the density on the grid and the atom born at 0
+    grids = [np.asarray(law.grid(fdj.Free(), 800, 256)) for law in laws]
+    for law, g in zip(laws, grids):
+        assert g.size == 5 * 256 and np.all(np.diff(g) > 0)
+        spec = fdj.decompress(law, jnp.asarray(g), 800, throw=False)
+        assert abs(float(spec.mass()) - 1.0) <= 1e-3
+    # a batch of laws, each to its own size: grid and density as single calls give them
+    batch = jax.tree.map(lambda *a: jnp.stack(a), laws[0], laws[1])
+
+    def spectrum(law, n):
+        grid = law.grid(fdj.Free(), n, 256)
+        return grid, fdj.decompress(law, grid, n, throw=False).density
+
+    grid, density = jax.jit(jax.vmap(spectrum))(batch, jnp.asarray([800.0, 1600.0]))
+    for k, (law, n) in enumerate([(laws[0], 800), (laws[1], 1600)]):
+        single = np.asarray(law.grid(fdj.Free(), n, 256))
+        np.testing.assert_allclose(grid[k], single, rtol=1e-12)
+        np.testing.assert_allclose(density[k], fdj.decompress(law, jnp.asarray(single), n).density, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("f", [0.0, 0.25])
