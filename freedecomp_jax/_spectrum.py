@@ -121,11 +121,13 @@ class Spectrum(eqx.Module):
         )
 
     @staticmethod
-    def on_grid(law: AbstractSpectralLaw, kind: AbstractDecompression, n: float | int, size: int, solver: eqx.Module | None = None) -> "Spectrum":
+    def on_grid(law: AbstractSpectralLaw, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver: eqx.Module | None = None) -> "Spectrum":
         """The law at size `n` solved on its own grid of about `size` points (`law.grid`); the part of
-        the grid the law solved to build it is not solved again (`law.grid_and_solved`). Plain Python."""
+        the grid the law solved to build it is not solved again (`law.grid_and_solved`). Pure JAX where the
+        law's grid is (a [`SpectralCurve`][], a [`LevyKhintchine`][] law: `n` may be traced), unchecked
+        (read `mass()` and `moment_errors()`); plain Python for the others."""
         points, solved = law.grid_and_solved(kind, n, size, solver)
-        spec = Spectrum.solve(law, kind, jnp.asarray(points, dtype=jnp.float64), float(n), solver)
+        spec = Spectrum.solve(law, kind, jnp.asarray(points, dtype=jnp.float64), jnp.asarray(n, dtype=jnp.float64), solver)
         if solved is None:
             return spec
         x = jnp.concatenate([spec.x, solved.x])
