@@ -62,7 +62,7 @@ class AbstractSpectralLaw(eqx.Module):
         """Whether bulks span decades, so that they are judged per log unit ($|x|\rho$) on log grids."""
         return False
 
-    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
+    def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[ArrayLike, " size"]:
         """A grid of `size` points covering the support at size `n` (default: the evolved law's
         `support()`, padded by 5 %, and its atoms). Plain Python."""
         del solver
@@ -74,7 +74,7 @@ class AbstractSpectralLaw(eqx.Module):
         pad = 0.05 * (hi - lo) + 1e-12 * max(abs(lo), abs(hi), 1.0)
         return np.linspace(lo - pad, hi + pad, size)
 
-    def grid_and_solved(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> tuple[Float[ArrayLike, " size"], Any]:
+    def grid_and_solved(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> tuple[Float[ArrayLike, " size"], Any]:
         """`(points, solved)`: the points of `grid` still to solve, and a `Spectrum` at size `n` already
         solved on the rest, for a law whose grid comes out of a solve on part of it (else None).
         Default: `(grid(...), None)`. Plain Python."""

@@ -70,7 +70,7 @@ class Shifted(AbstractSpectralLaw):
         self._free(kind)
         return Shifted(self.law.evolve(t, kind), self.shift)
 
-    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
+    def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[ArrayLike, " size"]:
         self._free(kind)
         return np.asarray(self.law.grid(kind, n, size, solver)) + float(self.shift)
 

@@ -144,9 +144,9 @@ class Spikes(AbstractSpectralLaw):
         m, density, pos, w, result = jax.tree.map(row, self._mixed(bulk.x, t[None], *solved))
         return dataclasses.replace(bulk, m=m, density=density, atoms=(pos, w), result=result, law=self, size=n, t=t)
 
-    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
+    def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[ArrayLike, " size"]:
         self._free(kind)
-        return self.law.grid(kind, float(n) - self.count, size, solver)
+        return self.law.grid(kind, jnp.asarray(n, dtype=jnp.float64) - self.count, size, solver)
 
     def exact_moments(self, kind: AbstractDecompression, t, order: int):
         self._free(kind)

@@ -92,12 +92,12 @@ class ZeroRows(AbstractSpectralLaw):
         f = self.fraction
         return self.law.refine_cusps(kind, x_seed, (m_seed + f / x_seed) / (1 - f), tau_seed)
 
-    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
-        return self.law.grid(kind, float(n) * float(self.law.n0) / float(self.n0), size, solver)
+    def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[ArrayLike, " size"]:
+        return self.law.grid(kind, jnp.asarray(n, dtype=jnp.float64) * self.law.n0 / self.n0, size, solver)
 
-    def grid_and_solved(self, kind: AbstractDecompression, n: float | int, size: int, solver=None):
+    def grid_and_solved(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None):
         """$B$'s points still to solve, and its solved part made the mixture's (same grid, same ratio $\tau$)."""
-        points, inner = self.law.grid_and_solved(kind, float(n) * float(self.law.n0) / float(self.n0), size, solver)
+        points, inner = self.law.grid_and_solved(kind, jnp.asarray(n, dtype=jnp.float64) * self.law.n0 / self.n0, size, solver)
         if inner is None:
             return points, None
         pos_b, w_b = inner.atoms

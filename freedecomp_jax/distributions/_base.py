@@ -102,7 +102,7 @@ class AbstractDistribution(AbstractSpectralLaw):
             return self.decompress(jnp.exp(jnp.asarray(t, dtype=jnp.float64)))
         return self.curve().evolve(t, kind)
 
-    def grid(self, kind: AbstractDecompression, n: float | int, size: int, solver=None) -> Float[ArrayLike, " size"]:
+    def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[ArrayLike, " size"]:
         if self._closed(kind):
             return super().grid(kind, n, size, solver)
         return self.curve().grid(kind, n, size, solver)
