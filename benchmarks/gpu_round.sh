@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU round, run from the repository root on a GPU machine (the device tool's `run`):
 # the batch benchmark at B = 1, 1024, 4096, the checked pipeline (predict_batch.py, eigenvalues and
-# matrices), then the default test suite on the GPU backend.
+# matrices), the Levy-Khintchine batch (levy_batch.py), then the default test suite on the GPU backend.
 # `bash benchmarks/gpu_round.sh [batch|tests|all]` (default all). The whole round needs about
 # 12 min of device time, more than one call may run: run the two parts in separate calls.
 # Logs and JSON go to $OUT (default benchmarks/out). Wheels missing there (freealg's
@@ -28,6 +28,9 @@ fi
   --repeats 3 2>&1 | tee "$out/predict_batch.log"
 [ "$part" = tests ] || timeout "${PREDICT_S:-240}" python3 benchmarks/predict_batch.py --matrices --m 1024 --n 8192 --batches 1,256 \
   --repeats 3 2>&1 | tee "$out/predict_batch_matrices.log"
+# spectra spanning decades through the free Levy-Khintchine law (fit_levy -> Spectrum.on_grid), one program
+[ "$part" = tests ] || timeout "${LEVY_S:-240}" python3 benchmarks/levy_batch.py --batches 1,256,1024 \
+  --repeats 3 2>&1 | tee "$out/levy_batch.log"
 [ "$part" = batch ] && exit 0
 # -v: xdist prints every test's id with its outcome as it finishes, so a log cut by the time
 # limit still names the failures (the default suite takes more than 6.5 min there with 14 workers)
