@@ -19,8 +19,11 @@ $m = 223$, and KS 0.100 against a best baseline of 0.372 at $n$), while other dr
 Hessian sit on either side of $D_\alpha$; a rule on this figure would sit on a knife edge.
 """
 
+import equinox as eqx
+import jax.numpy as jnp
 import numpy as np
 
+from ._custom_types import Array, ArrayLike, Float, Real
 from ._spectrum import Spectrum
 
 LEVEL = 1e-3  # Kolmogorov level of the reference bound
@@ -34,25 +37,27 @@ def kolmogorov_bound(weights, level: float = LEVEL) -> float:
     return float(np.sqrt(np.log(2.0 / level) / (2.0 * count)))
 
 
-def fit_distance(spec: Spectrum, eigs, weights, zero_tol: float) -> float:
+@eqx.filter_jit
+def fit_distance(spec: Spectrum, eigs: Real[ArrayLike, " m"], weights: Real[ArrayLike, " m"], zero_tol: Real[ArrayLike, ""]) -> Float[Array, ""]:
     r"""$\sup_x \lvert F(x) - \hat F(x)\rvert$ between the law of `spec` (one size) and the weighted
-    eigenvalues, with $|\lambda| \le$ `zero_tol` set to 0 in both (see the module docstring)."""
-    lam = np.asarray(eigs, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    keep = w > 0
-    lam, w = np.where(np.abs(lam[keep]) <= zero_tol, 0.0, lam[keep]), w[keep] / w[keep].sum()
-    raw_pos, aw = (np.asarray(a, dtype=float).reshape(-1) for a in spec.atoms)
-    real = np.isfinite(raw_pos) & (aw > 0)  # empty atom slots are padded
-    raw_pos, aw = raw_pos[real], aw[real]
-    pos = np.where(np.abs(raw_pos) <= zero_tol, 0.0, raw_pos)
-    points = np.unique(np.concatenate([lam, pos]))
+    eigenvalues, with $|\lambda| \le$ `zero_tol` set to 0 in both (see the module docstring). Pure JAX
+    with static shapes: the supremum is taken over every eigenvalue and atom slot, weight 0 included
+    (a point where nothing jumps cannot raise it)."""
+    lam = jnp.asarray(eigs, dtype=jnp.float64)
+    w = jnp.where(jnp.asarray(weights) > 0, jnp.asarray(weights, dtype=jnp.float64), 0.0)
+    lam, w = jnp.where(jnp.abs(lam) <= zero_tol, 0.0, lam), w / jnp.sum(w)
+    raw_pos, aw = (jnp.reshape(a, (-1,)) for a in spec.atoms)
+    real = jnp.isfinite(raw_pos) & (aw > 0)  # empty atom slots are padded
+    raw_pos, aw = jnp.where(real, raw_pos, 0.0), jnp.where(real, aw, 0.0)
+    pos = jnp.where(jnp.abs(raw_pos) <= zero_tol, 0.0, raw_pos)
+    points = jnp.concatenate([lam, pos])
     # the empirical law: right and left limits at every point
-    order = np.argsort(lam)
-    cum = np.concatenate([[0.0], np.cumsum(w[order])])
-    emp_right = cum[np.searchsorted(lam[order], points, side="right")]
-    emp_left = cum[np.searchsorted(lam[order], points, side="left")]
+    order = jnp.argsort(lam)
+    cum = jnp.concatenate([jnp.zeros(1), jnp.cumsum(w[order])])
+    emp_right = cum[jnp.searchsorted(lam[order], points, side="right")]
+    emp_left = cum[jnp.searchsorted(lam[order], points, side="left")]
     # the law: its continuous part (its own atoms taken out of the CDF) plus the snapped atoms
-    cont = np.asarray(spec.cdf(points)) - np.sum(np.where(raw_pos <= points[:, None], aw, 0.0), axis=1)
-    law_right = cont + np.sum(np.where(pos <= points[:, None], aw, 0.0), axis=1)
-    law_left = cont + np.sum(np.where(pos < points[:, None], aw, 0.0), axis=1)
-    return float(max(np.max(np.abs(law_right - emp_right)), np.max(np.abs(law_left - emp_left))))
+    cont = spec.cdf(points) - jnp.sum(jnp.where(raw_pos <= points[:, None], aw, 0.0), axis=1)
+    law_right = cont + jnp.sum(jnp.where(pos <= points[:, None], aw, 0.0), axis=1)
+    law_left = cont + jnp.sum(jnp.where(pos < points[:, None], aw, 0.0), axis=1)
+    return jnp.maximum(jnp.max(jnp.abs(law_right - emp_right)), jnp.max(jnp.abs(law_left - emp_left)))

@@ -117,7 +117,7 @@ def _solve_checked(law, kind, n: int, grid_size: int, solver, refine: bool) -> t
 def _fit_ks(law: AbstractSpectralLaw, spec: Spectrum, base, grid_size: int) -> float:
     """KS distance of `law` (fitted to `base`) at the observed size to those eigenvalues, on the law's grid of `grid_size` points there (`_goodness.py`)."""
     at_n0 = Spectrum.on_grid(law, spec.kind, float(law.n0), grid_size, spec.solver)
-    return fit_distance(at_n0, base.eigs, base.weights, float(zero_tolerance(base.eigs, base.weights, base.eps)))
+    return float(fit_distance(at_n0, base.eigs, base.weights, zero_tolerance(base.eigs, base.weights, base.eps)))
 
 
 def _name(law: AbstractSpectralLaw | None, deg=None) -> str:
@@ -287,26 +287,26 @@ def _choose(x, n: int, kind, deg, n0, log, weights, fit_config, levy_config, gri
             raise ValueError(not_free_message(freeness, matrix.shape[0] // 4))
     zeros = 0 if zero is None else int(zero.sum())
     b = inputs.base
-    target = np.sort(np.asarray(b.eigs)[np.asarray(b.weights) > 0])
+    observed, mask = np.asarray(b.eigs), np.asarray(b.weights)  # weight 0 marks a slot that is not observed
     tol = float(zero_tolerance(b.eigs, b.weights, b.eps))
     samples: dict[str, tuple[Draw, ...]] = {}  # the validation draws, drawn when a ranking first needs them
     gates: dict[str, tuple[float, float]] = {}
 
     def sample() -> tuple[Draw, ...]:
         if "draws" not in samples:
-            samples["draws"] = draws(target, matrix, fit_config.seed, tol)
+            samples["draws"] = draws(observed, matrix, fit_config.seed, tol, weights=mask)
         return samples["draws"]
 
     def gate(c: _Candidate) -> tuple[float, float]:
         assert c.refit is not None
         if c.name not in gates:
-            gates[c.name] = decompresses(c.refit, sample(), target, tol, grid_size)
+            gates[c.name] = decompresses(c.refit, sample(), observed, tol, grid_size, weights=mask)
         return gates[c.name]
 
     def validated(c: _Candidate) -> float | None:
         if c.refit is None:
             return None
-        return gate(c)[0] if c.gated else validated_error(c.refit, sample(), target, tol, grid_size)
+        return gate(c)[0] if c.gated else validated_error(c.refit, sample(), observed, tol, grid_size, weights=mask)
 
     reports: list[CandidateReport] = []
     bulk, outliers = without_outliers(inputs) if isinstance(kind, Free) else (inputs, np.zeros(0))

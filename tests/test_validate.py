@@ -1,6 +1,7 @@
 """`_validate.py` (the draws and the error of validated extrapolation) and `predict` with
 `Deformed(ratio)`: the Gram models of a known rank, chosen by validation."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -9,11 +10,21 @@ import freedecomp_jax as fdj
 import freedecomp_jax.distributions as D
 from freedecomp_jax._fit import _fit_fixed
 from freedecomp_jax._inputs import _parse_inputs
-from freedecomp_jax._metrics import best_baseline_ks, ks_distance
+from freedecomp_jax._metrics import (
+    as_is_baseline,
+    best_baseline_ks,
+    ks_distance,
+    nystrom_baseline,
+    rescaled_baseline,
+)
 from freedecomp_jax._validate import (
     DRAWS,
     FRACTIONS,
+    _baseline_errors,
+    _slotted,
     baseline_error,
+    baseline_errors,
+    compressions,
     draws,
     padded,
     prediction_error,
@@ -64,6 +75,45 @@ def test_compressions_interlace():
         assert np.all(lam[k] <= mu + 1e-12) and np.all(mu <= lam[k + 64 - d.size] + 1e-12)
 
 
+def test_compressions_of_a_padded_spectrum_and_under_vmap():
+    """Slots of weight 0 (a ragged batch's padding, any value) take no part: the draws interlace the 64 observed
+    eigenvalues and have the sizes of 64; a batch under jit(vmap) draws what single calls draw."""
+    lam = np.sort(np.random.default_rng(2).exponential(size=64))
+    eigs, w = np.concatenate([lam, np.full(16, 1e6)]), np.concatenate([np.ones(64), np.zeros(16)])
+    e, dw, sizes = (np.asarray(v) for v in compressions(eigs, w, 0.0, 0))
+    assert sizes.tolist() == [int(f * 64) for f in FRACTIONS for _ in range(DRAWS)]
+    for row, weights, q in zip(e, dw, sizes.astype(int)):
+        assert weights.sum() == q and np.all(row[q:] == row[q - 1])
+        k = np.arange(q)
+        assert np.all(lam[k] <= row[:q] + 1e-12) and np.all(row[:q] <= lam[k + 64 - q] + 1e-12)
+    batch = jax.jit(jax.vmap(compressions, in_axes=(0, 0, None, None)))(np.stack([eigs, eigs[::-1]]), np.stack([w, w[::-1]]), 0.0, 0)
+    for k, single in enumerate((compressions(eigs, w, 0.0, 0), compressions(eigs[::-1], w[::-1], 0.0, 0))):
+        for a, b in zip(batch, single):
+            np.testing.assert_allclose(a[k], b, rtol=0, atol=1e-12)
+
+
+def _numpy_baseline_error(d, lam, tol):
+    """The three baselines of a draw by their NumPy definitions (`_metrics.py`), scored as `prediction_error`
+    scores a sample: KS plus the exact W1 of two equal-size samples (mean distance of the sorted pairs) over sigma."""
+    snap = lambda v: np.sort(np.where(np.abs(v) <= tol, 0.0, v))  # noqa: E731
+    m, target = lam.size, snap(lam)
+    preds = (as_is_baseline(d.eigs, m), rescaled_baseline(d.eigs, d.size, m), nystrom_baseline(d.eigs, d.size, m))
+    return min(ks_distance(snap(b), target) + np.mean(np.abs(snap(b) - target)) / np.std(target) for b in preds)
+
+
+def test_baseline_errors_equal_their_numpy_definitions():
+    """A Gram spectrum with an atom at 0 (zeros snapped) and a full-rank one, against the baselines built in
+    NumPy; padding the observed spectrum and the draws with weight-0 slots changes nothing."""
+    gram = np.linalg.eigvalsh(_wishart(7, 120, 90))
+    for lam, tol in ((gram, 1e3 * 120 * np.finfo(float).eps * gram.max()), (np.linalg.eigvalsh(_wishart(8, 120, 240)), 0.0)):
+        samples = draws(lam, None, seed=1, zero_tol=tol)
+        errors = _baseline_errors(samples, lam, np.ones(lam.size), tol)
+        np.testing.assert_allclose(errors, [_numpy_baseline_error(d, lam, tol) for d in samples], rtol=1e-12, atol=1e-12)
+        e, dw, sizes = _slotted(samples, lam.size + 10)
+        pad = np.concatenate([lam, np.full(10, -5.0)]), np.concatenate([np.ones(lam.size), np.zeros(10)])
+        np.testing.assert_allclose(baseline_errors(e, dw, sizes, *pad, tol), errors, rtol=1e-12, atol=1e-12)
+
+
 def test_a_padded_draw_fits_as_the_draw_itself():
     """The draw padded to the observed size (weight 0) gives the curve the draw alone gives, and its size n0."""
     a = _wishart(2, 120, 240)
@@ -101,9 +151,18 @@ def test_prediction_error_sees_scale_and_shape():
     grid = jnp.asarray(law.grid(fdj.Free(), 1.0, 1024))
     spec = fdj.decompress(law, grid, 1.0)
     sample = np.linalg.eigvalsh(_wishart(0, 1500, 3000))
-    assert prediction_error(spec, sample, 0.0) <= 0.06
-    assert prediction_error(spec, 2 * sample, 0.0) >= 0.9
-    assert prediction_error(spec, np.linalg.eigvalsh(_wishart(0, 1500, 1500)), 0.0) >= 0.2
+    assert prediction_error(spec, sample, np.ones(1500), 0.0) <= 0.06
+    assert prediction_error(spec, 2 * sample, np.ones(1500), 0.0) >= 0.9
+    assert prediction_error(spec, np.linalg.eigvalsh(_wishart(0, 1500, 1500)), np.ones(1500), 0.0) >= 0.2
+    # its W1 term by definition: the law's quantiles at (k + 1/2)/m against the sorted sample, over sigma
+    quantiles = np.asarray(spec.quantile((np.arange(1500) + 0.5) / 1500))
+    from freedecomp_jax._goodness import fit_distance
+
+    expected = float(fit_distance(spec, sample, np.ones(1500), 0.0)) + np.mean(np.abs(quantiles - sample)) / np.std(sample)
+    assert float(prediction_error(spec, sample, np.ones(1500), 0.0)) == pytest.approx(expected, rel=1e-12)
+    # weight-0 slots take no part
+    padded_sample, w = np.concatenate([sample, np.full(7, 50.0)]), np.concatenate([np.ones(1500), np.zeros(7)])
+    assert float(prediction_error(spec, padded_sample, w, 0.0)) == pytest.approx(expected, rel=1e-12)
 
 
 def test_baselines_beaten_by_the_true_law_not_by_a_wrong_one():
