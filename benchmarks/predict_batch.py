@@ -6,7 +6,8 @@ moments: one `RESULTS` item per spectrum in `spec.check`). For each batch size B
 compile time (lower + compile), median run time over repeats, spectra per second, the spectra whose
 check failed, and the largest difference of the first three lanes from single concrete `predict`
 calls (plain Python, same degrees; with `--deg auto` the automatic choice of both: every candidate curve
-checked at n side by side in the compiled program, the first that passes in the concrete call).
+checked at n side by side in the compiled program, then the free Levy-Khintchine law gated by free
+compressions, as the concrete call chooses).
 
 The spectra are the exact quantiles (k - 1/2)/m of Marchenko–Pastur laws with random ratio in
 [0.05, 0.5] and scale in [0.5, 2] (`_common.mp_law_spectra`). With `--matrices` the input is the

@@ -31,6 +31,7 @@ from ._levy_fit import LevyConfig as LevyConfig
 from ._levy_fit import PowerLawTail as PowerLawTail
 from ._levy_fit import fit_levy as fit_levy
 from ._moments import evolve_moments as evolve_moments
+from ._one_of import OneOf as OneOf
 from ._plot import plot_edges as plot_edges
 from ._plot import plot_spectrum as plot_spectrum
 from ._report import CandidateReport as CandidateReport

@@ -67,7 +67,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _arguments as arguments
-from ._custom_types import Array, ArrayLike, Float, Int, Real, RealScalarLike
+from ._custom_types import Array, ArrayLike, Bool, Float, Int, Real, RealScalarLike
 from ._levy import LevyKhintchine
 from ._nnls import nnls
 from ._x64 import check_x64, is_concrete
@@ -358,7 +358,7 @@ def _fitted(eigs, n0, weights, signed: bool | None, rank, unseen: AbstractUnseen
         if np.unique(la[act & (np.abs(la) > tol)]).size < 2:
             arguments.fail("eigs", la, "the spectrum has fewer than two distinct non-zero eigenvalues: there is no bulk to fit", "pass the eigenvalues of a matrix with a continuous part")
         if signed is None:
-            signed = bool(np.any(la[act] < -tol))
+            signed = bool(indefinite(la, wa))
     elif signed is None:
         raise ValueError("fit_levy under jit/vmap cannot look at the eigenvalues' signs; pass signed=True or False.")
     w = w.astype(jnp.float64)
@@ -372,6 +372,14 @@ def _fitted(eigs, n0, weights, signed: bool | None, rank, unseen: AbstractUnseen
     laws = _fit_levy(lam, w, jnp.asarray(size, dtype=jnp.float64), bool(signed), config, rank, unseen if rank is not None else None)
     law, floor = (LevyKhintchine(f.drift, f.variance, f.rates, f.jumps, f.n0, scales) for f in laws[:2])
     return LevyFit(law, floor, laws[2])
+
+
+def indefinite(eigs: Real[ArrayLike, " m"], weights: Real[ArrayLike, " m"]) -> Bool[Array, ""]:
+    r"""Whether the eigenvalues of positive weight have one below $-c\,\varepsilon\max|\lambda|$ ($c$ their count):
+    a negative eigenvalue beyond rounding, which makes [`fit_levy`][]'s default `signed`. Pure JAX."""
+    lam, act = jnp.asarray(eigs, dtype=jnp.float64), jnp.asarray(weights) > 0
+    tol = jnp.sum(act) * jnp.finfo(jnp.float64).eps * jnp.max(jnp.where(act, jnp.abs(lam), 0.0))
+    return jnp.any(act & (lam < -tol))
 
 
 def _matrix_input(A, weights):

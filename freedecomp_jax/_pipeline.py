@@ -1,10 +1,4 @@
-r"""The check of a prediction, and the checked pipeline as one pure function.
-
-**The check** (`check`, used by [`predict`][] in and outside `jit`): a prediction at size $n$ passes
-with no failed grid point, total mass within `CHECK_TOL` of 1 and its moments within `CHECK_TOL`
-standard units of the exact ones ([`Spectrum.moment_errors`][]). A law whose flow stays on its
-physical branch meets it at the grid's quadrature error (about 1e-4 on 1024 points); a law that
-left the branch misses it by 1e-2 and more. Its outcome is one [`RESULTS`][] item per spectrum.
+r"""The checked pipeline as one pure function.
 
 **The traced pipeline** (`predict_traced`): what [`predict`][] runs when its input is traced (inside
 `jax.jit`, `jax.vmap`, `jax.grad`): the curve of the given degrees fitted to the eigenvalues
@@ -19,18 +13,14 @@ adds to the spectrum of $B$) get weight 0, the curve describes $B$ ($n_0 = m - k
 [`ZeroRows`][] of fraction $k/m$ (its atom of weight 0 when $k = 0$). A matrix that is not symmetric
 is reported per spectrum (`RESULTS.not_symmetric`).
 
-**Automatic degrees of traced eigenvalues** (`deg=None`, [`Free`][] decompression): the candidates that
-the plain-Python choice would refine (`_fit_choice.automatic_lanes`: the first `max_tries` eligible, each
-padded with zero coefficients to (`max_deg_z`, `max_deg_m`); a padded curve is the same polynomial, with
-the same grid and law) are each solved on the grid covering its support at $n$ and checked, side by
-side (`jax.vmap` over candidates), and the first that is valid at $n_0$ and passes at $n$ is returned,
-as the concrete choice takes the first that passes. A spectrum where none passes reports
-`RESULTS.no_curve_passed` (the concrete call goes on to the free Lévy–Khintchine law, which is plain
-Python). The concrete choice also passes over a curve whose refits to free compressions of the
-eigenvalues do not beat the baselines (`_validate.decompresses`); that gate is not made here, so where
-it rejects a curve that passes its check the two choices differ. Elsewhere they fit the same padded
-problem (`_fit_choice.fit_candidate`) and agree to rounding, a flat valley of a candidate's loss included
-(a larger curve fitted to the exact quantiles of a simpler law: 1e-9 in density, benchmarks/RESULTS.md).
+**Automatic degrees of traced eigenvalues** (`deg=None`, [`Free`][] decompression): the model choice
+as one program (`_traced_choice.py`): the candidate curves side by side, then the free Lévy–Khintchine
+law of the spectrum's sign, checked at $n$ and gated by its refits to free compressions of the
+eigenvalues as the concrete choice gates it; a spectrum where none passes reports
+`RESULTS.no_model_passed`. The concrete choice also gates the curves; that gate is not made here, so
+where it rejects a curve that passes its check the two choices differ. Elsewhere they fit the same
+padded problems and agree to rounding, a flat valley of a candidate's loss included (a larger curve
+fitted to the exact quantiles of a simpler law: 1e-9 in density, benchmarks/RESULTS.md).
 """
 
 import dataclasses
@@ -41,31 +31,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _arguments as arguments
-from ._curve import SpectralCurve
+from ._check import check
 from ._curve_solve import CurveSolver
-from ._custom_types import Array, Float, Int
 from ._fit import _fit_fixed, fit
-from ._fit_choice import automatic_lanes
 from ._fit_config import FitConfig
-from ._fit_refine import _data_jit
 from ._inputs import _Inputs, _Spectrum
 from ._kinds import AbstractDecompression, Free
-from ._results import RESULTS, failed, first_failure, where
+from ._levy_fit import LevyConfig
+from ._results import RESULTS, where
 from ._spectrum import Spectrum
+from ._traced_choice import automatic
 from ._zero_rows import ZeroRows
-
-CHECK_TOL = 1e-2  # mass and moment errors of a prediction that left the physical branch (see Spectrum.moment_errors)
-
-
-@eqx.filter_jit
-def check(spec: Spectrum) -> tuple[RESULTS, Float[Array, ""], Float[Array, ""], Int[Array, ""]]:
-    """`(result, mass, moment_error, failed_points)` of a single-size prediction: the first failed
-    point's result if any, else `mass_off`, `moments_off` or `successful` (module docstring)."""
-    bad = failed(spec.result)
-    mass = spec.mass()
-    error = jnp.max(jnp.abs(spec.moment_errors()))
-    whole = where(jnp.abs(mass - 1.0) <= CHECK_TOL, where(error <= CHECK_TOL, RESULTS.successful, RESULTS.moments_off), RESULTS.mass_off)
-    return where(jnp.any(bad), first_failure(spec.result), whole), mass, error, jnp.sum(bad)
 
 
 def predict_traced(
@@ -77,6 +53,7 @@ def predict_traced(
     log: bool | None,
     weights,
     fit_config: FitConfig,
+    levy_config: LevyConfig,
     grid_size: int,
     solver: CurveSolver,
     throw: bool,
@@ -108,7 +85,7 @@ def predict_traced(
                 "predict with Deformed decompression under jit/vmap/grad needs deg=(deg_z, deg_m): its automatic choice ranks "
                 "Gram models by validated extrapolation, which is plain Python. Choose outside jit (return_report=True names the model)."
             )
-        return _automatic(arr, size, kind, n0, log, weights, fit_config, grid_size, solver, throw)
+        return _checked(*automatic(arr, size, kind, n0, log, weights, fit_config, levy_config, grid_size, solver), throw)
     elif arr.ndim == 1:
         asymmetric = jnp.asarray(False)
         curve = fit(x, deg, n0, log=log, weights=weights, config=fit_config)
@@ -127,26 +104,6 @@ def _checked(spec: Spectrum, result: RESULTS, throw: bool) -> Spectrum:
     if throw:
         spec = eqx.tree_at(lambda s: s.density, spec, result.error_if(spec.density, result != RESULTS.successful))
     return dataclasses.replace(spec, check=result)
-
-
-def _automatic(eigs, size, kind, n0, log, weights, fit_config: FitConfig, grid_size: int, solver: CurveSolver, throw: bool) -> Spectrum:
-    """Automatic degrees of traced eigenvalues (module docstring): every refined candidate solved and
-    checked at size $n$ side by side, the first valid one that passes returned."""
-    w = jnp.ones(eigs.shape) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
-    n0 = jnp.sum(w > 0).astype(jnp.float64) if n0 is None else jnp.asarray(n0, dtype=jnp.float64)
-    base = _data_jit(eigs.astype(jnp.float64), w, log, arguments.eps_of(np.empty(0, dtype=eigs.dtype)), fit_config)
-    coeffs, n0, diag, tried = automatic_lanes(base, jnp.sum(w > 0), n0, fit_config)
-
-    def solve(c):
-        curve = SpectralCurve(c, n0)
-        spec = Spectrum.solve(curve, kind, curve.grid(kind, size, grid_size, solver), size, solver)
-        return spec, check(spec)[0]
-
-    specs, results = jax.vmap(solve)(coeffs)
-    passed = tried & jax.vmap(lambda d: d.valid)(diag) & (results == RESULTS.successful)
-    spec = jax.tree.map(lambda v: v[jnp.argmax(passed)], specs)
-    result = where(jnp.any(passed), RESULTS.successful, RESULTS.no_curve_passed)
-    return _checked(spec, where(size >= n0 * (1 - 1e-12), result, RESULTS.size_below_n0), throw)
 
 
 def _matrix_spectrum(a, eps: float):

@@ -54,10 +54,11 @@ class RESULTS(eqx.Enumeration):
         "1e-2 standard units: the flow left the physical branch somewhere; refit with other degrees, "
         "or pass deg=None to let predict choose them."
     )
-    no_curve_passed = (
+    no_model_passed = (
         "(a check of the whole prediction, automatic degrees under jit) no refined candidate curve is "
-        "valid at the observed size and passes its check at n: call predict outside jit, which goes on to "
-        "the free Levy-Khintchine law and reports why each candidate failed, or pass deg."
+        "valid at the observed size and passes its check at n, and the free Levy-Khintchine law fails its "
+        "check or does not beat the baselines on free compressions of the eigenvalues: call predict outside "
+        "jit, which reports why each candidate failed (and sets outliers aside), or pass deg."
     )
 
 

@@ -57,6 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _arguments as arguments
+from ._check import check
 from ._curve_solve import CurveSolver
 from ._custom_types import Array, ArrayLike, Float, Real, Shaped
 from ._fit import _fit_candidate, _fit_fixed, curve_candidates
@@ -69,7 +70,7 @@ from ._inputs import _check_spectrum, _Inputs, _parse_inputs, _Spectrum
 from ._kinds import AbstractDecompression, Deformed, Free
 from ._law import AbstractSpectralLaw
 from ._levy_fit import ImposedRate, LevyConfig, PowerLawTail, fit_levy, fit_levy_step
-from ._pipeline import check, predict_traced
+from ._pipeline import predict_traced
 from ._report import CandidateReport, Report, UnidentifiedRankWarning, rank_note
 from ._results import RESULTS, failed
 from ._shifted import Shifted, frame, shifted_inputs
@@ -81,7 +82,7 @@ from ._zero_rows import ZeroRows, zero_rows
 
 
 def _check(spec: Spectrum) -> tuple[str | None, dict]:
-    """What is wrong with a prediction (failed points, mass, moments: `_pipeline.check`), or None; and its figures."""
+    """What is wrong with a prediction (failed points, mass, moments: `_check.check`), or None; and its figures."""
     result, mass, error, bad_points = check(spec)
     figures: dict[str, Any] = dict(failed_points=int(bad_points))
     if figures["failed_points"]:
@@ -453,10 +454,11 @@ def predict(
     **Under `jax.jit`, `jax.vmap`, `jax.grad`** (a traced `x`): the eigenvalues `(m,)` with automatic or
     given degrees, or the matrix `(m, m)` with `deg` (diagonalised in the program, its zero rows set
     aside); `n` and `grid_size` stay Python integers. The curve of the given degrees, or every candidate
-    curve of automatic degrees side by side (the first valid one that passes is returned; a spectrum where
-    none passes reports `RESULTS.no_curve_passed`: the Lévy–Khintchine fallback and the gate by free
-    compressions are plain Python), is fitted, solved on a grid covering its support at size $n$ and checked as
-    above, in one compiled program (`_pipeline.py`; isolated outliers are not set aside, nor is a matrix checked to be a free compression); `n` may
+    curve of automatic degrees side by side (the first valid one that passes is returned; else the free
+    Lévy–Khintchine law of the spectrum's sign, checked and gated by its refits to free compressions as above;
+    a spectrum where none passes reports `RESULTS.no_model_passed`; the curves are not gated), is fitted, solved
+    on a grid covering its support at size $n$ and checked as above, in one compiled program (`_pipeline.py`,
+    `_traced_choice.py`; isolated outliers are not set aside, nor is a matrix checked to be a free compression); `n` may
     then be traced too (a ragged batch, each spectrum to its own size). `throw=True`
     raises the check's message at run time; `throw=False` returns it in `Spectrum.check`, one
     [`RESULTS`][] item per spectrum, so one bad spectrum of a batch never aborts the others.
@@ -471,7 +473,7 @@ def predict(
     if not is_concrete(x, n0, weights, n):
         if return_report:
             raise ValueError("return_report=True is plain Python (the report is text); under jit/vmap/grad read Spectrum.check instead.")
-        return predict_traced(x, n, kind, deg, n0, log, weights, fit_config, grid_size, solver, throw)
+        return predict_traced(x, n, kind, deg, n0, log, weights, fit_config, levy_config, grid_size, solver, throw)
     spec, report = _choose(x, arguments.matrix_size("n", n), kind, deg, n0, log, weights, fit_config, levy_config, grid_size, solver, return_report)
     return (spec, report) if return_report else spec
 

@@ -37,12 +37,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._check import check
 from ._custom_types import Array, ArrayLike, Float, Real
 from ._goodness import fit_distance
 from ._inputs import _Inputs, _Spectrum
 from ._kinds import AbstractDecompression
 from ._law import AbstractSpectralLaw
-from ._pipeline import check
 from ._results import RESULTS
 from ._spectrum import Spectrum
 
@@ -229,7 +229,7 @@ def baseline_error(samples: tuple[Draw, ...], eigs: np.ndarray, zero_tol: float,
 def _errors(build: Build, samples: tuple[Draw, ...], eigs, weights, zero_tol: float, grid: int, checked: bool = False) -> np.ndarray:
     """Per draw, the prediction error of the model `build` fits to it, decompressed to the observed size (the
     count of positive `weights`); inf where a fit or a solve fails (with `checked`, also where the prediction
-    fails its check, `_pipeline.check`)."""
+    fails its check, `_check.check`)."""
     m = float(np.sum(np.asarray(weights) > 0))
     errors = []
     for d in samples:
@@ -257,7 +257,7 @@ def validated_error(build: Build, samples: tuple[Draw, ...], eigs, zero_tol: flo
 
 def decompresses(build: Build, samples: tuple[Draw, ...], eigs, zero_tol: float, grid: int = GRID, weights=None) -> tuple[float, float]:
     """`(error, bar)`: the model's mean prediction error over the draws on which it could be fitted,
-    solved and checked (`_pipeline.check`, as at size $n$), and the baselines' (`baseline_errors`) over
+    solved and checked (`_check.check`, as at size $n$), and the baselines' (`baseline_errors`) over
     the same draws; the model decompresses if `error < bar`. A draw too small for the model (its
     refit fails its check, as the NTK's (2, 2) curve does at a quarter of the size) does not count
     against it; no such draw at all gives `(inf, bar)`."""

@@ -325,7 +325,7 @@ def test_grids_of_any_length_within_a_chunk_share_one_compiled_solve():
 )
 def test_a_law_spanning_decades_meets_its_moments_on_its_grid(jumps, rates):
     # the law on its own grid at n against its exact moments and unit mass, within predict's check
-    # (`_pipeline.CHECK_TOL`, 1e-2: a law on its physical branch meets it at the grid's quadrature error)
+    # (`_check.CHECK_TOL`, 1e-2: a law on its physical branch meets it at the grid's quadrature error)
     law = fdj.LevyKhintchine(0.0, 0.0, rates, jumps, 224.0)
     n = 1797
     spec = fdj.decompress(law, jnp.asarray(law.grid(fdj.Free(), n, 1024)), n, throw=False)

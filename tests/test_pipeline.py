@@ -172,23 +172,35 @@ def test_clear_errors_under_jit(batch):
 
 
 AUTO = fdj.FitConfig(max_deg_z=1, max_deg_m=3)  # automatic degrees among (1, 2), (1, 3): a smaller program than the default frame
+LEVY = fdj.LevyConfig(n_jumps=16, n_points=32, rate_steps=2)  # a smaller Levy-Khintchine fit: the traced choice compiles and runs faster
+
+
+def spread(seed: int) -> np.ndarray:
+    """X D X^T / q with feature variances log-spaced over two decades: no curve of degrees (1, 2) or (1, 3)
+    has a valid branch, the free Levy-Khintchine law passes its check and its gate."""
+    x = np.random.default_rng(seed).standard_normal((M, Q)) * np.sqrt(np.logspace(-1, 1, Q))
+    return np.linalg.eigvalsh(x @ x.T / Q)
 
 
 def test_automatic_degrees_under_jit_vmap_equal_single_calls(batch):
-    # deg=None in a traced call: every refined candidate solved and checked at n side by side, the first that
-    # passes returned, as the plain-Python choice does; a lane of 20 eigenvalues (no candidate eligible) reports it
+    # deg=None in a traced call (`_traced_choice.py`): the candidate curves side by side, the first that passes
+    # returned, else the Levy-Khintchine law gated by its refits to free compressions, as the plain-Python choice
+    # does; a lane of 20 eigenvalues (no candidate eligible, no compression large enough) reports no_model_passed
     weights = jnp.ones((4, M)).at[3, 20:].set(0.0)
-    eigs = jnp.concatenate([batch, batch[:1]])
-    out = jax.jit(jax.vmap(lambda e, w: fdj.predict(e, N, weights=w, fit_config=AUTO, throw=False)))(eigs, weights)
+    eigs = jnp.stack([batch[0], batch[1], jnp.asarray(spread(0)), batch[0]])
+    out = jax.jit(jax.vmap(lambda e, w: fdj.predict(e, N, weights=w, fit_config=AUTO, levy_config=LEVY, throw=False)))(eigs, weights)
     codes = np.asarray(out.check._value)
-    np.testing.assert_array_equal(codes, [RESULT_OK] * 3 + [int(fdj.RESULTS.no_curve_passed._value)])
-    for k in range(3):
-        single, report = fdj.predict(np.asarray(batch[k]), N, fit_config=AUTO, return_report=True)
-        assert report.chosen == "SpectralCurve(1, 2)"
+    np.testing.assert_array_equal(codes, [RESULT_OK] * 3 + [int(fdj.RESULTS.no_model_passed._value)])
+    for k, chosen in enumerate(["SpectralCurve(1, 2)", "SpectralCurve(1, 2)", "LevyKhintchine"]):
+        single, report = fdj.predict(np.asarray(eigs[k]), N, fit_config=AUTO, levy_config=LEVY, return_report=True)
+        assert report.chosen == chosen
         lane = jax.tree.map(lambda v, k=k: v[k], out)
-        np.testing.assert_allclose(lane.x, single.x, rtol=0, atol=1e-10)
-        np.testing.assert_allclose(lane.density, single.density, rtol=0, atol=1e-10)
-        np.testing.assert_allclose(lane.eigvalsh(N), single.eigvalsh(N), rtol=0, atol=1e-10)
+        assert isinstance(lane.law.laws[int(lane.law.index)], type(single.law))
+        P = single.x.shape[0]  # a shorter grid than the longest of the three is padded with zero density beyond its end
+        np.testing.assert_allclose(lane.x[:P], single.x, rtol=0, atol=1e-10 * float(np.max(np.abs(single.x))))
+        np.testing.assert_allclose(lane.density[:P], single.density, rtol=0, atol=1e-10 * float(np.max(single.density)))
+        np.testing.assert_array_equal(lane.density[P:], 0.0)
+        np.testing.assert_allclose(lane.eigvalsh(N), single.eigvalsh(N), rtol=0, atol=1e-10 * float(np.max(np.abs(single.eigvalsh(N)))))
 
 
 @pytest.mark.slow
