@@ -102,17 +102,21 @@ def automatic(eigs, size, kind, n0, log, weights, fit_config: FitConfig, levy_co
     # 2. the Levy-Khintchine law, gated: the observed eigenvalues (solved at n) and each free compression
     #    (solved at the observed size) fitted side by side, one program per sign
     tol = zero_tolerance(eigs, w, eps)
-    draws, draw_weights, sizes = compressions(*_after((eigs, w), specs.density), tol, fit_config.seed)
+    # the gate decides and is not differentiated: no derivative flows through the draws
+    draws, draw_weights, sizes = jax.lax.stop_gradient(compressions(*_after((eigs, w), specs.density), tol, fit_config.seed))
     present = sizes > 0
     # an absent draw (below MIN_SIZE) is refitted to the observed eigenvalues, and masked
-    draws, draw_weights = (jnp.where(present[:, None], a, b) for a, b in ((draws, eigs), (draw_weights, w)))
+    draws, draw_weights = (jnp.where(present[:, None], a, jax.lax.stop_gradient(b)) for a, b in ((draws, eigs), (draw_weights, w)))
     bars = baseline_errors(draws, draw_weights, sizes, eigs, w, tol)
-    lanes = (
-        jnp.concatenate([eigs[None], draws]),
-        jnp.concatenate([w[None], draw_weights]),
-        jnp.concatenate([n0[None], jnp.where(present, sizes, observed)]),
-        jnp.concatenate([jnp.broadcast_to(size, (1,)), jnp.full(sizes.shape, observed)]),
-    )
+    negative, use_levy = indefinite(eigs, w), ~jnp.any(passed)
+
+    def lanes(chosen):  # a derivative flows into the fit of the chosen law only (one not chosen may have none finite)
+        return (
+            jnp.concatenate([jnp.where(chosen, eigs, jax.lax.stop_gradient(eigs))[None], draws]),
+            jnp.concatenate([w[None], draw_weights]),
+            jnp.concatenate([n0[None], jnp.where(present, sizes, observed)]),
+            jnp.concatenate([jnp.broadcast_to(size, (1,)), jnp.full(sizes.shape, observed)]),
+        )
 
     def levy(signed: bool, lanes):
         def one(e, dw, q, n):
@@ -123,9 +127,8 @@ def automatic(eigs, size, kind, n0, log, weights, fit_config: FitConfig, levy_co
         errors = jax.vmap(lambda s: jnp.where(_passes(s), prediction_error(s, eigs, w, tol), jnp.inf))(refits)
         return jax.tree.map(lambda v: v[0], specs), jnp.where(jnp.isfinite(errors), errors, jnp.inf)
 
-    unsigned, unsigned_errors = levy(False, lanes)
-    signed, signed_errors = levy(True, _after(lanes, unsigned.density, unsigned_errors))
-    negative = indefinite(eigs, w)
+    unsigned, unsigned_errors = levy(False, lanes(use_levy & ~negative))
+    signed, signed_errors = levy(True, _after(lanes(use_levy & negative), unsigned.density, unsigned_errors))
     errors = jnp.where(jax.vmap(indefinite)(draws, draw_weights), signed_errors, unsigned_errors)  # each draw's own sign
     counted = present & jnp.isfinite(errors)
     mean = lambda v: jnp.sum(jnp.where(counted, v, 0.0)) / jnp.maximum(jnp.sum(counted), 1)  # noqa: E731

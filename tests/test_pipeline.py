@@ -204,6 +204,17 @@ def test_automatic_degrees_under_jit_vmap_equal_single_calls(batch):
 
 
 @pytest.mark.slow
+def test_grad_through_the_traced_choice(batch):
+    # free decompression keeps the mean, so the predicted trace is (n/m) sum(eigs) and its gradient (n/m) 1: to
+    # rounding for a curve (Wishart), and to the fit's weighting of its exact-mean rows for the Levy-Khintchine law
+    # (spread: 4e-6 measured). The laws not chosen and the gate's refits pass no derivative, finite or not (before
+    # they were cut off, the gradient was NaN)
+    grad = jax.jit(jax.grad(lambda e: fdj.predict(e, N, fit_config=AUTO, levy_config=LEVY, throw=False).trace()))
+    for eigs, rtol in ((batch[0], 1e-10), (jnp.asarray(spread(0)), 1e-4)):
+        np.testing.assert_allclose(grad(eigs), np.full(M, N / M), rtol=rtol)
+
+
+@pytest.mark.slow
 def test_automatic_degrees_go_past_a_curve_that_fails_at_n():
     # NTK draw 3 (1024 -> 50056): the refined (2, 2) is valid at 1024 but misses the exact moments at 50056, so
     # the plain-Python choice goes on to (1, 3); the traced choice does the same in its lanes
