@@ -12,6 +12,12 @@ Gram spectra: m x m, X^T diag(d) X / q with d_i = i^-alpha (alpha uniform in [1,
 Gaussian of q = 2m rows, so that each spectrum spans three to six decades.
 
     python benchmarks/levy_batch.py --batches 1,16,64
+
+`--fits` times the fit alone, `jax.jit(jax.vmap(fit_levy(e, m, signed=s)))` for both signs (the traced
+`predict` fits both: `_traced_choice.py`), on the same spectra shifted to be indefinite for `signed=True`
+(minus a quarter of their median): compile, median run and fits per second.
+
+    python benchmarks/levy_batch.py --fits --batches 1,16,64
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=4000)
     p.add_argument("--grid", type=int, default=512)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--fits", action="store_true", help="time fit_levy alone, both signs")
     args = p.parse_args(argv)
     C.enable_x64()
     import jax
@@ -51,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(C.describe_machine(C.machine_info()))
     print(f"# m={args.m}, n={args.n}, grid {args.grid} (the law's grid: {5 * args.grid} points)")
+
+    if args.fits:
+        return fits(args)
 
     def levy(e):
         law = fdj.fit_levy(e, args.m, signed=False)
@@ -62,16 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for b in (int(v) for v in args.batches.split(",")):
         eigs = jnp.asarray(spectra(b, args.m, 0))
-        t0 = time.perf_counter()
-        compiled = fn.lower(eigs).compile()
-        compile_s = time.perf_counter() - t0
-        density, mass, moments = jax.block_until_ready(compiled(eigs))
-        times = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            jax.block_until_ready(compiled(eigs))
-            times.append(time.perf_counter() - t0)
-        run = float(np.median(times))
+        compile_s, run, (density, mass, moments) = timed(fn, eigs, args.repeats)
         bad = int(np.sum((np.abs(np.asarray(mass) - 1) > 1e-2) | ~(np.asarray(moments) <= 1e-2)))
         diff = 0.0
         for k in range(min(b, 3)):
@@ -80,6 +81,41 @@ def main(argv: list[str] | None = None) -> int:
             want = np.asarray(single.density)
             diff = max(diff, float(np.max(np.abs(np.asarray(density[k]) - want)) / np.max(want)))
         print(f"| {b} | {compile_s:.1f} | {run:.3f} | {b / run:.1f} | {bad} | {diff:.1e} |", flush=True)
+    return 0
+
+
+def timed(fn, x, repeats: int):
+    """`(compile seconds, median run seconds, output)` of the jitted `fn` on `x`."""
+    import jax
+
+    t0 = time.perf_counter()
+    compiled = fn.lower(x).compile()
+    compile_s = time.perf_counter() - t0
+    out = jax.block_until_ready(compiled(x))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(compiled(x))
+        times.append(time.perf_counter() - t0)
+    return compile_s, float(np.median(times)), out
+
+
+def fits(args) -> int:
+    """`--fits`: `fit_levy` alone under `jit(vmap)`, unsigned and signed (module docstring)."""
+    import jax
+    import jax.numpy as jnp
+
+    import freedecomp_jax as fdj
+
+    print("| B | signed | compile [s] | run [s] | fits/s |")
+    print("|---|---|---|---|---|")
+    for b in (int(v) for v in args.batches.split(",")):
+        eigs = spectra(b, args.m, 0)
+        for signed in (False, True):
+            e = jnp.asarray(eigs - 0.25 * np.median(eigs, axis=1, keepdims=True) if signed else eigs)
+            fn = jax.jit(jax.vmap(lambda x, signed=signed: fdj.fit_levy(x, args.m, signed=signed)))
+            compile_s, run, _ = timed(fn, e, args.repeats)
+            print(f"| {b} | {signed} | {compile_s:.1f} | {run:.3f} | {b / run:.1f} |", flush=True)
     return 0
 
 
