@@ -35,6 +35,9 @@ def pole_candidates(c, center, width):
     roots = polyroots(jax.lax.stop_gradient(aK).astype(jnp.complex128)).roots
     a_s = jax.lax.stop_gradient(jnp.real(roots))
     real = (jnp.abs(jnp.imag(roots)) <= 1e-8 * (jnp.abs(roots) + width)) & (jnp.abs(roots - center) <= 1e4 * width)
+    # a slot that is not a real root (a root at infinity of a padded a_K comes back inf or NaN) is evaluated at the
+    # centre: finite values and derivatives where `where` drops them (0 times an infinite derivative is NaN)
+    a_s = jnp.where(real, a_s, center)
     dak_s = jax.lax.stop_gradient(jnp.polyval(daK[::-1], a_s))
     safe = jnp.where(dak_s == 0, 1.0, dak_s)
     p = jnp.polyval(aK[::-1], a_s)

@@ -93,14 +93,22 @@ def _padded_fit(base: _Data, extra: tuple, frame, rows, active, mask, rank, n0, 
 def automatic_lanes(base: _Data, count, n0, config: FitConfig):
     """The refined candidates of steps 1-3 side by side: `(coefficients, n0, diagnostics, tried)`, one
     lane per candidate (the first `max_tries` eligible in order; `tried` False on a lane filled by an
-    ineligible one), each in the frame. [`predict`][] under a trace checks every lane at size $n$."""
+    ineligible one), each in the frame."""
+    lanes, tried = candidate_lanes(base, count, config)
+    c, n0, diag = fit_lanes(jax.tree.map(lambda v: v[None], base), jnp.reshape(n0, (1,)), lanes, config)
+    return c[0], n0[0], jax.tree.map(lambda v: v[0], diag), tried
+
+
+def candidate_lanes(base: _Data, count, config: FitConfig):
+    """Steps 1-2: `(lanes, tried)`, the indices in `candidate_degrees` of the first `max_tries` eligible
+    candidates in order for the data `base` of `count` eigenvalues (`tried` False on a lane filled by an
+    ineligible one)."""
     degrees = candidate_degrees(config)
-    frame = (config.max_deg_z, config.max_deg_m)
-    return _lanes(base, count, n0, degrees, frame, min(config.max_tries, len(degrees)), config.plateau_factor, config.compiled())
+    return _candidate_lanes(base, count, degrees, min(config.max_tries, len(degrees)), config.plateau_factor, config.compiled())
 
 
 @eqx.filter_jit
-def _lanes(base: _Data, count, n0, degrees, frame, tries: int, plateau: float, config: FitConfig):
+def _candidate_lanes(base: _Data, count, degrees, tries: int, plateau: float, config: FitConfig):
     number = len(degrees)
     enough = jnp.asarray([4 * (L + 1) * (K + 1) for L, K in degrees]) <= count
     score = _scores(base, (), degrees, config)[:, 0]
@@ -109,10 +117,25 @@ def _lanes(base: _Data, count, n0, degrees, frame, tries: int, plateau: float, c
     median = 0.5 * (ordered[jnp.maximum(k - 1, 0) // 2] + ordered[k // 2])
     eligible = enough & (score <= plateau * median)
     lanes = jnp.argsort(jnp.where(eligible, 0, number) + jnp.arange(number))[:tries]  # the first `tries` eligible, in order
+    return lanes, eligible[lanes]
 
-    def one(rows, active, mask, rank):
-        return _padded_fit(base, (), frame, rows, active, mask, rank, n0, config)
 
-    tables = _candidate_tables(base, degrees, frame, config)
-    c, n0, diag = jax.vmap(one, out_axes=(0, None, 0))(*(t[lanes] for t in tables))
-    return c, n0, diag, eligible[lanes]
+def fit_lanes(bases: _Data, n0, lanes, config: FitConfig):
+    """Step 3 for `B` spectra at once (`bases` and `n0` with a leading axis `B`): every candidate of
+    `lanes` fitted to each, in the frame, by one program: `(coefficients, n0, diagnostics)`, shapes
+    `(B, T, ...)`, `(B,)` and `(B, T)`. [`predict`][] under a trace fits the observed spectrum and its
+    validation draws (`_validate.compressions`) with the same degrees side by side."""
+    frame = (config.max_deg_z, config.max_deg_m)
+    return _fit_lanes(bases, jnp.asarray(n0, dtype=jnp.float64), lanes, candidate_degrees(config), frame, config.compiled())
+
+
+@eqx.filter_jit
+def _fit_lanes(bases: _Data, n0, lanes, degrees, frame, config: FitConfig):
+    def spectrum(base, n0):
+        def one(rows, active, mask, rank):
+            return _padded_fit(base, (), frame, rows, active, mask, rank, n0, config)
+
+        tables = _candidate_tables(base, degrees, frame, config)
+        return jax.vmap(one, out_axes=(0, None, 0))(*(t[lanes] for t in tables))
+
+    return jax.vmap(spectrum)(bases, n0)

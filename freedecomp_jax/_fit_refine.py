@@ -11,7 +11,7 @@ import numpy as np
 import optax
 
 from ._branch import _newton, stieltjes_branch
-from ._custom_types import Array, Float
+from ._custom_types import Array, Bool, Float
 from ._fit_config import FitConfig, FitDiagnostics
 from ._fit_problem import (
     _build_problem,
@@ -416,9 +416,9 @@ _core_program = eqx.filter_jit(_fit_core)
 
 
 # Called with the config's compiled part (`FitConfig.compiled`): the degree choice's fields do not recompile them;
-# the mode (None: automatic) as an array: the data of the automatic choice and of its refits in the decided mode share one program.
-def _data_jit(eigs, weights, log: bool | None, eps, config: FitConfig) -> _Data:
-    return _data_program(eigs, weights, jnp.asarray(-1 if log is None else bool(log), dtype=jnp.int32), eps, config.compiled())
+# the mode (None: automatic; a bool, traced or not) as an array: the data of the automatic choice and of its refits in the decided mode share one program.
+def _data_jit(eigs, weights, log: bool | Bool[Array, ""] | None, eps, config: FitConfig) -> _Data:
+    return _data_program(eigs, weights, jnp.asarray(-1 if log is None else log, dtype=jnp.int32), eps, config.compiled())
 
 
 def _core_jit(base: _Data, extra: tuple, deg: tuple[int, int], n0, config: FitConfig):
