@@ -7,9 +7,8 @@
 - `ntk --n N`: the same on the ResNet-50 NTK shipped with the package, compared with the
   true spectrum and the naive baselines where N is one of the shipped sizes.
 
-Progress lines go to stderr through the `logging` module (logger "freedecomp_jax"; INFO, or
-DEBUG with --verbose). Bad input is one line on stderr and exit status 2. Nothing is written
-to the working directory unless a path is given.
+Progress lines go to stderr (`logging`, logger "freedecomp_jax"; INFO, or DEBUG with --verbose). Bad input is one line
+on stderr and exit status 2. Nothing is written to the working directory unless a path is given.
 """
 
 import argparse
@@ -26,7 +25,6 @@ from ._logging import get_logger, log_to_stderr
 PROG = "freedecomp-jax"
 MAX_EIGENVALUES = 10**7
 """Largest n whose n predicted eigenvalues `--out` writes (80 MB of float64); above it only the density and atoms."""
-
 TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".dat")
 log = get_logger("cli")
 
@@ -109,10 +107,7 @@ def load_input(path, key: str | None = None):
     asym = float(np.max(np.abs(arr - arr.T)))
     tol = max(1e-10, 100 * float(np.finfo(orig).eps)) * scale
     if asym > tol:
-        raise UserError(
-            f"the {rows} x {cols} matrix in {path} is not symmetric: max |A - A^T| = {asym:.3g} "
-            f"({asym / scale:.2g} of max |A|); pass a real symmetric matrix or its eigenvalues"
-        )
+        raise UserError(f"the {rows} x {cols} matrix in {path} is not symmetric: max |A - A^T| = {asym:.3g} ({asym / scale:.2g} of max |A|); pass a real symmetric matrix or its eigenvalues")
     if asym > 0:
         log.debug("symmetrising the matrix: max |A - A^T| = %.3g (rounding)", asym)
         arr = 0.5 * (arr + arr.T)
@@ -144,13 +139,16 @@ def _float(v):
 
 
 def model_description(curve) -> dict:
-    """The model the library chose, as a JSON-ready dict (a matrix's zero rows: the model of the rest, and their share)."""
+    """The model the library chose, as a JSON-ready dict (zero rows, outliers, a shift: the model inside, and them)."""
     if getattr(curve, "fraction", None) is not None:  # fdj.ZeroRows: zero rows kept as a fixed atom at 0
         out, f = model_description(curve.law), float(curve.fraction)
         return dict(out, zero_rows_fraction=f, text=out["text"] + f"; zero rows/columns ({f:.1%}) kept as a fixed atom at 0")
+    if getattr(curve, "present", None) is not None:  # fdj.Spikes: isolated outliers set aside from the bulk's model
+        out, k = model_description(curve.law), int(round(float(curve.count)))
+        return dict(out, outliers=k, text=out["text"] + f"; {k} isolated outlier(s) kept as eigenvalues growing like n/m")
     if getattr(curve, "shift", None) is not None:  # fdj.Shifted: a curve written about the centre of a spectrum far from 0
-        out = model_description(curve.law)
-        return dict(out, shift=float(curve.shift), text=out["text"] + f", written about x = {float(curve.shift):.6g}")
+        out, c = model_description(curve.law), float(curve.shift)
+        return dict(out, shift=c, text=out["text"] + f", written about x = {c:.6g}")
     name = type(curve).__name__
     out: dict[str, Any] = {"name": name}
     if hasattr(curve, "deg_z") and hasattr(curve, "deg_m"):

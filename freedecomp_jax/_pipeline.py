@@ -5,8 +5,10 @@ r"""The checked pipeline as one pure function.
 ([`fit`][]), the grid covering its support at size $n$ (`SpectralCurve.grid`), the law solved there
 and checked, the outcome in `Spectrum.check`. Shapes are static (the grid size is a Python integer;
 $n$ may be traced), so the whole program compiles once per input shape and composes with `vmap` and `grad`.
-It is the pipeline of a concrete `predict(x, n, deg=...)` without the step whose shapes depend on
-the data: isolated outliers are not set aside. A matrix input `(m, m)` is diagonalised in the program;
+It is the pipeline of a concrete `predict(x, n, deg=...)`, with the same numbers to rounding: under
+[`Free`][] decompression the isolated outliers of eigenvalues of unit weight are set aside in $2\sqrt m$
+fixed slots (the law is [`Spikes`][] of the bulk's curve, its slots empty when there are none) and the
+curve of a spectrum far from 0 is written about its centre ([`Shifted`][], by 0 elsewhere). A matrix input `(m, m)` is diagonalised in the program;
 its zero rows (all entries within $\varepsilon\max|a|$ of 0, $k$ of them) are set aside as the concrete
 pipeline does, with static shapes: $k$ of the eigenvalues nearest 0 (the $k$ zeros that $0_k \oplus B$
 adds to the spectrum of $B$) get weight 0, the curve describes $B$ ($n_0 = m - k$) and the law is
@@ -17,13 +19,14 @@ is reported per spectrum (`RESULTS.not_symmetric`).
 as one program (`_traced_choice.py`): the candidate curves side by side, then the free Lévy–Khintchine
 law of the spectrum's sign, checked at $n$ and gated by its refits to free compressions of the
 eigenvalues as the concrete choice gates it; a spectrum where none passes reports
-`RESULTS.no_model_passed`. The concrete choice also gates the curves; that gate is not made here, so
-where it rejects a curve that passes its check the two choices differ. Elsewhere they fit the same
-padded problems and agree to rounding, a flat valley of a candidate's loss included (a larger curve
-fitted to the exact quantiles of a simpler law: 1e-9 in density, benchmarks/RESULTS.md).
+`RESULTS.no_model_passed`. The two choices fit the same padded problems and agree to rounding, a flat
+valley of a candidate's loss included (a larger curve fitted to the exact quantiles of a simpler law: 1e-9
+in density, benchmarks/RESULTS.md), except in the concrete choice's last tier (curves beside isolated
+outliers, after every other candidate failed): there the traced lane reports `no_model_passed`.
 """
 
 import dataclasses
+import math
 
 import equinox as eqx
 import jax
@@ -33,13 +36,16 @@ import numpy as np
 from . import _arguments as arguments
 from ._check import check
 from ._curve_solve import CurveSolver
-from ._fit import _fit_fixed, fit
+from ._fit import _fit_fixed
 from ._fit_config import FitConfig
+from ._fit_problem import zero_tolerance
 from ._inputs import _Inputs, _Spectrum
 from ._kinds import AbstractDecompression, Free
 from ._levy_fit import LevyConfig
 from ._results import RESULTS, where
+from ._shifted import Shifted, centre
 from ._spectrum import Spectrum
+from ._spikes import Spikes, isolated
 from ._traced_choice import automatic
 from ._zero_rows import ZeroRows
 
@@ -77,8 +83,8 @@ def predict_traced(
         eigs, w, zeros, position, asymmetric = _matrix_spectrum(arr, eps)
         m = float(arr.shape[0])
         kind = kind.without_rows((m - zeros) / m)
-        curve, _ = _fit_fixed(_Inputs(_Spectrum(eigs, w, eps), m - zeros, (), ()), deg, log, fit_config)
-        law, grid = ZeroRows(curve, zeros / m, m, position), curve.grid(kind, size * (m - zeros) / m, grid_size, solver)
+        bulk, k, outliers = _curve(eigs, w, eps, m - zeros, kind, deg, log, fit_config)
+        bulk, total = ZeroRows(bulk, zeros / (m - k), m - k, position), m
     elif arr.ndim == 1 and deg is None:
         if not isinstance(kind, Free):
             raise ValueError(
@@ -86,18 +92,47 @@ def predict_traced(
                 "Gram models by validated extrapolation, which is plain Python. Choose outside jit (return_report=True names the model)."
             )
         return _checked(*automatic(arr, size, kind, n0, log, weights, fit_config, levy_config, grid_size, solver), throw)
-    elif arr.ndim == 1:
+    elif arr.ndim == 1 and deg is not None:
         asymmetric = jnp.asarray(False)
-        curve = fit(x, deg, n0, log=log, weights=weights, config=fit_config)
-        law, grid = curve, curve.grid(kind, size, grid_size, solver)
+        w = jnp.ones(arr.shape) if weights is None else jnp.asarray(weights, dtype=jnp.float64)
+        total = jnp.sum(w > 0).astype(jnp.float64) if n0 is None else jnp.asarray(n0, dtype=jnp.float64)
+        bulk, k, outliers = _curve(arr.astype(jnp.float64), w, eps, total, kind, deg, log, fit_config)
     else:
         raise ValueError(
             f"under jit/vmap/grad predict takes the eigenvalues of one matrix, shape (m,), or the matrix, shape (m, m); got shape {arr.shape}. "
             "For a batch use jax.vmap over the leading axis."
         )
-    spec = Spectrum.solve(law, kind, grid, size, solver)
-    result = where(size >= law.n0 * (1 - 1e-12), check(spec)[0], RESULTS.size_below_n0)
+    # the bulk solved on its grid at n - k and checked there (the outliers would dominate its moments), then the
+    # outliers added as a concrete call adds them
+    spec = Spectrum.solve(bulk, kind, jnp.asarray(bulk.grid(kind, size - k, grid_size, solver)), size - k, solver)
+    result = check(spec)[0]
+    if outliers is not None:
+        spec = Spikes(bulk, *outliers).around(spec)
+    result = where(size >= total * (1 - 1e-12), result, RESULTS.size_below_n0)
     return _checked(spec, where(asymmetric, RESULTS.not_symmetric, result), throw)
+
+
+def _curve(eigs, w, eps: float, n0, kind: AbstractDecompression, deg: tuple[int, int], log, config: FitConfig):
+    r"""`(bulk, k, outliers)`: the curve of degrees `deg` fitted as a concrete call fits it. Under [`Free`][]
+    decompression, the $k$ isolated outliers of eigenvalues of unit weight, $n_0$ of them (`_spikes.isolated`),
+    are set aside (weight 0), the curve is fitted to the rest at size $n_0 - k$ and written about its centre
+    $c$ ([`Shifted`][], $c$ = 0 unless the rest lies far from 0: `_shifted.centre`), and `outliers` are the
+    arguments of their [`Spikes`][] beside it: positions in $2\sqrt m$ slots (the outliers sorted first), $n_0$,
+    and which slots are present. $c$ and the outliers are decided on: the fit works in the data's own scaled
+    variables, so the prediction depends on $c$ only through rounding, and an outlier moves with its eigenvalue."""
+    if not isinstance(kind, Free):
+        return _fit_fixed(_Inputs(_Spectrum(eigs, w, eps), n0, (), ()), deg, log, config)[0], 0.0, None
+    present = w > 0
+    plain = jnp.all(jnp.where(present, w == 1, True)) & (n0 == jnp.sum(present))  # one eigenvalue per entry
+    aside = plain & isolated(eigs, zero_tolerance(eigs, w, eps), present)
+    k = jnp.sum(aside).astype(jnp.float64)
+    slots = 2 * math.isqrt(eigs.shape[0])
+    first = jnp.arange(slots) < k
+    positions = jnp.where(first, jnp.sort(jnp.where(aside, eigs, jnp.inf))[:slots], 0.0)
+    w = jnp.where(aside, 0.0, w)
+    shift = jax.lax.stop_gradient(centre(eigs, w, eps, log, config))
+    curve = _fit_fixed(_Inputs(_Spectrum(eigs - shift, w, eps), n0 - k, (), ()), deg, log, config)[0]
+    return Shifted(curve, shift), k, (positions, n0, first)
 
 
 def _checked(spec: Spectrum, result: RESULTS, throw: bool) -> Spectrum:

@@ -104,7 +104,9 @@ def plot_spectrum(spec, *, ax=None, observed=None, truth=None, bins=80, log: boo
 
 
 def _model_name(spec) -> str:
-    curve = getattr(spec.law, "law", spec.law)  # fdj.ZeroRows: the model of the non-zero block
+    curve = spec.law
+    while not hasattr(curve, "deg_z") and hasattr(curve, "law"):  # ZeroRows, Spikes, Shifted: the model inside
+        curve = curve.law
     name = type(curve).__name__
     if hasattr(curve, "deg_z") and hasattr(curve, "deg_m"):
         return f"{name}, degrees ({int(curve.deg_z)}, {int(curve.deg_m)})"

@@ -456,9 +456,10 @@ def predict(
     aside); `n` and `grid_size` stay Python integers. The curve of the given degrees, or every candidate
     curve of automatic degrees side by side (the first valid one that passes is returned; else the free
     Lévy–Khintchine law of the spectrum's sign, checked and gated by its refits to free compressions as above;
-    a spectrum where none passes reports `RESULTS.no_model_passed`; the curves are not gated), is fitted, solved
-    on a grid covering its support at size $n$ and checked as above, in one compiled program (`_pipeline.py`,
-    `_traced_choice.py`; isolated outliers are not set aside, nor is a matrix checked to be a free compression); `n` may
+    a spectrum where none passes reports `RESULTS.no_model_passed`), is fitted, solved on a grid covering its
+    support at size $n$ and checked as above, in one compiled program (`_pipeline.py`, `_traced_choice.py`; with
+    the degrees given, isolated outliers are set aside as above, in $2\sqrt m$ fixed slots; with automatic degrees
+    the last tier, curves beside outliers, is not tried, nor is a matrix checked to be a free compression); `n` may
     then be traced too (a ragged batch, each spectrum to its own size). `throw=True`
     raises the check's message at run time; `throw=False` returns it in `Spectrum.check`, one
     [`RESULTS`][] item per spectrum, so one bad spectrum of a batch never aborts the others.

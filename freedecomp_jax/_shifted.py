@@ -70,9 +70,9 @@ class Shifted(AbstractSpectralLaw):
         self._free(kind)
         return Shifted(self.law.evolve(t, kind), self.shift)
 
-    def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[ArrayLike, " size"]:
+    def grid(self, kind: AbstractDecompression, n: Real[ArrayLike, ""], size: int, solver=None) -> Float[Array, " size"]:
         self._free(kind)
-        return np.asarray(self.law.grid(kind, n, size, solver)) + float(self.shift)
+        return jnp.asarray(self.law.grid(kind, n, size, solver)) + self.shift
 
     def solve_grid(self, kind: AbstractDecompression, x, ts, solver=None):
         self._free(kind)
@@ -111,26 +111,30 @@ class _ShiftedEdges(AbstractEdgeSystem):
 FAR = 8.0  # a spectrum centred further from 0 than FAR half-widths gets its curves written about its centre
 
 
+def centre(eigs, weights, eps: float, log, config: FitConfig) -> Float[Array, ""]:
+    r"""Where the curves of one spectrum are written (`_shifted.py`), as an array (pure JAX, traced or not):
+    the centre $c$ of the data interval when the spectrum lies far from 0 ($|c| >$ `FAR` half-widths $s$,
+    where raw coefficients would lose $\log_{10}(1 + |c|/s)^{L}$ digits) and 0 is not special to the model
+    (linear mode, no exact zeros, none made by the shift: no eigenvalue of positive weight moved by $-c$
+    within the zero tolerance); else 0. The fit itself works in the scaled variables $(z - c)/s$ either way, so the choice
+    moves no result beyond rounding."""
+    data = _data_jit(eigs, weights, log, eps, config)
+    moved = jnp.asarray(eigs) - data.cz
+    far = ~data.log & (data.w0 <= 0) & (jnp.abs(data.cz) > FAR * data.sz)
+    zero = (jnp.asarray(weights) > 0) & (jnp.abs(moved) <= zero_tolerance(moved, weights, eps))  # an entry of weight 0 is no eigenvalue
+    return jnp.where(far & ~jnp.any(zero), data.cz, 0.0)
+
+
 def frame(inputs: _Inputs, kind: AbstractDecompression, log: bool | None, config: FitConfig) -> float:
-    r"""Where the curves are written (`_shifted.py`): the centre $c$ of the data interval when the
-    spectrum lies far from 0 ($|c| >$ `FAR` half-widths $s$, where raw coefficients would lose
-    $\log_{10}(1 + |c|/s)^{L}$ digits) and 0 is not special to the model (Free decompression,
-    linear mode, no exact zeros, none made by the shift); else 0. The fit itself works in the
-    scaled variables $(z - c)/s$ either way, so the choice moves no result beyond rounding."""
+    """`centre` of the base spectrum of `inputs` under [`Free`][] decompression (a shift does not commute with
+    the other kinds) when no spectrum of the input (base, joint, nested) has an eigenvalue the shift makes an
+    exact zero; else 0. Plain Python."""
     if not isinstance(kind, Free):
         return 0.0
-    spectra = (inputs.base,) + inputs.joint + inputs.nested
     b = inputs.base
-    data = _data_jit(b.eigs, b.weights, log, b.eps, config)
-    if bool(data.log) or float(data.w0) > 0:
-        return 0.0
-    c = float(data.cz)
-    if not abs(c) > FAR * float(data.sz):
-        return 0.0
-    moved = [np.asarray(s.eigs) - c for s in spectra]
-    if any(np.any(np.abs(e) <= float(zero_tolerance(e, s.weights, s.eps))) for e, s in zip(moved, spectra)):
-        return 0.0
-    return c
+    c = float(centre(b.eigs, b.weights, b.eps, log, config))
+    moved = [(np.asarray(s.eigs) - c, s) for s in inputs.joint + inputs.nested]
+    return 0.0 if any(np.any(np.abs(e) <= float(zero_tolerance(e, s.weights, s.eps))) for e, s in moved) else c
 
 
 def shifted_inputs(inputs: _Inputs, c: float) -> _Inputs:

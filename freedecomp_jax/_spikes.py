@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._custom_types import Array, ArrayLike, Complex, Float, Real
+from ._custom_types import Array, ArrayLike, Bool, Complex, Float, Real
 from ._edge_flow import AbstractEdgeSystem
 from ._fit_problem import zero_tolerance
 from ._inputs import _Inputs, _Spectrum
@@ -32,51 +32,66 @@ from ._law import AbstractSpectralLaw, central_from_raw, raw_from_central
 from ._results import RESULTS, where
 
 
-def isolated(eigs: Float[ArrayLike, " m"], tol: float = 0.0) -> np.ndarray:
+def isolated(eigs: Float[ArrayLike, " m"], tol: Real[ArrayLike, ""] = 0.0, present: Bool[ArrayLike, " m"] | None = None) -> Bool[Array, " m"]:
     r"""Mask of the outliers of a spectrum: at each end of its non-zero eigenvalues ($|\lambda| >$ `tol`:
     exact zeros are an atom, not part of the bulk), the largest group of at most $\sqrt m$
     eigenvalues separated from the rest by a gap wider than the rest's whole span (which must be
-    positive: the rest is a bulk). At most $\sqrt m$: a group that small moves the empirical
-    distribution by less than its sampling error ($1/\sqrt m$), so the data cannot tell it from a
-    finite-rank part. Plain NumPy."""
-    e = np.asarray(eigs, dtype=np.float64)
-    kmax = math.isqrt(e.size)
-    keep = np.flatnonzero(np.abs(e) > tol)
-    order = keep[np.argsort(e[keep])]
-    s = e[order]
-    m = s.size
+    positive: the rest is a bulk); the top group first, then the bottom one beside it, then the top one
+    again beside that. At most $\sqrt m$: a group that small moves the empirical distribution by less
+    than its sampling error ($1/\sqrt m$), so the data cannot tell it from a finite-rank part. `present`
+    (default: all) marks the entries that are eigenvalues ($m$ counts them); the others are never
+    outliers. Pure JAX: the same mask traced or not."""
+    e = jnp.asarray(eigs, dtype=jnp.float64)
+    present = jnp.ones(e.shape, dtype=bool) if present is None else jnp.asarray(present, dtype=bool)
+    ks = jnp.arange(1, math.isqrt(e.shape[0]) + 1)
+    keep = present & (jnp.abs(e) > tol)
+    order = jnp.argsort(jnp.where(keep, e, jnp.inf))
+    s = e[order]  # the kept eigenvalues sorted, in the first `m` slots
+    m = jnp.sum(keep)
+    eligible = ks * ks <= jnp.sum(present)
+    at = lambda i: s[jnp.clip(i, 0, e.shape[0] - 1)]  # noqa: E731
 
-    def top(lo: int) -> int:  # the outliers above s[lo:]
-        return max([k for k in range(1, kmax + 1) if m - k - lo >= 2 and s[m - k] - s[m - k - 1] > s[m - k - 1] - s[lo] > 0], default=0)
+    def top(lo):  # the outliers above s[lo:]
+        gap, rest = at(m - ks) - at(m - ks - 1), at(m - ks - 1) - at(lo)
+        return jnp.max(jnp.where(eligible & (m - ks - lo >= 2) & (gap > rest) & (rest > 0), ks, 0))
 
-    def bottom(hi: int) -> int:  # the outliers below s[:m - hi]
-        return max([k for k in range(1, kmax + 1) if m - hi - k >= 2 and s[k] - s[k - 1] > s[m - hi - 1] - s[k] > 0], default=0)
+    def bottom(hi):  # the outliers below s[:m - hi]
+        gap, rest = at(ks) - at(ks - 1), at(m - hi - 1) - at(ks)
+        return jnp.max(jnp.where(eligible & (m - hi - ks >= 2) & (gap > rest) & (rest > 0), ks, 0))
 
     kt = top(0)
     kb = bottom(kt)
     kt = top(kb)
-    mask = np.zeros(e.size, dtype=bool)
-    mask[order[:kb]] = True
-    mask[order[m - kt :]] = True
-    return mask
+    rank = jnp.zeros(e.shape, dtype=int).at[order].set(jnp.arange(e.shape[0]))
+    return keep & ((rank < kb) | (rank >= m - kt))
 
 
 class Spikes(AbstractSpectralLaw):
     r"""$(1 - k/n)\mu_B + \frac1n\sum_i\delta_{c_ie^t}$: the bulk law `law` (at size $n_0 - k$) and $k$
-    outliers at `positions` $c_i$ (module docstring). Decompresses under [`Free`][] only."""
+    outliers at `positions` $c_i$ (module docstring), those of the slots marked `present` (default: all; a
+    traced [`predict`][] keeps $2\sqrt m$ slots, the outliers in the first $k$). Decompresses under [`Free`][] only."""
 
     law: AbstractSpectralLaw
-    positions: Float[Array, " k"]
+    positions: Float[Array, " slots"]
     n0: Float[Array, ""]
+    present: Bool[Array, " slots"]
 
-    def __init__(self, law: AbstractSpectralLaw, positions: Real[ArrayLike, " k"], n0: Real[ArrayLike, ""]):
+    def __init__(self, law: AbstractSpectralLaw, positions: Real[ArrayLike, " slots"], n0: Real[ArrayLike, ""], present: Bool[ArrayLike, " slots"] | None = None):
         self.law = law
         self.positions = jnp.asarray(positions, dtype=jnp.float64).reshape(-1)
         self.n0 = jnp.asarray(n0, dtype=jnp.float64)
+        self.present = jnp.ones(self.positions.shape, dtype=bool) if present is None else jnp.asarray(present, dtype=bool).reshape(-1)
 
     @property
-    def count(self) -> int:
-        return self.positions.shape[0]
+    def count(self) -> Float[Array, ""]:
+        """$k$, the number of outliers."""
+        return jnp.sum(self.present).astype(jnp.float64)
+
+    def _inverses(self, c, z):
+        r"""$\sum_i 1/(c_i - z)$ over the present slots, `c` the positions (last axis) and `z` broadcast against
+        them; a slot not present, or where $z = c_i$ (an atom: the caller reports it), adds nothing."""
+        use = self.present & (c != z)
+        return jnp.sum(jnp.where(use, 1 / jnp.where(use, c - z, 1.0), 0.0), axis=-1)
 
     def _bulk_t(self, t):
         """$t_B$ of the bulk at size $n_0e^t - k$."""
@@ -96,18 +111,19 @@ class Spikes(AbstractSpectralLaw):
     def stieltjes(self, z: Complex[ArrayLike, "*shape"]) -> Complex[Array, "*shape"]:
         z = jnp.asarray(z, dtype=jnp.complex128)
         k = self.count
-        return (1 - k / self.n0) * self.law.stieltjes(z) + jnp.sum(1 / (self.positions - z[..., None]), axis=-1) / self.n0
+        return (1 - k / self.n0) * self.law.stieltjes(z) + self._inverses(self.positions, z[..., None]) / self.n0
 
     def density(self, x: Real[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
         return (1 - self.count / self.n0) * self.law.density(x)
 
     def atoms(self):
         pos, w = self.law.atoms()
-        return jnp.concatenate([pos, self.positions]), jnp.concatenate([(1 - self.count / self.n0) * w, jnp.full(self.count, 1 / self.n0)])
+        empty = jnp.where(self.present, self.positions, jnp.nan)  # an empty atom slot: position NaN, weight 0
+        return jnp.concatenate([pos, empty]), jnp.concatenate([(1 - self.count / self.n0) * w, jnp.where(self.present, 1 / self.n0, 0.0)])
 
     def moments(self, k: int) -> Float[Array, " k_plus_1"]:
-        powers = self.positions[None, :] ** jnp.arange(k + 1)[:, None]
-        return (1 - self.count / self.n0) * self.law.moments(k) + jnp.sum(powers, axis=1) / self.n0
+        powers = jnp.where(self.present, self.positions, 0.0)[None, :] ** jnp.arange(k + 1)[:, None]
+        return (1 - self.count / self.n0) * self.law.moments(k) + jnp.sum(jnp.where(self.present, powers, 0.0), axis=1) / self.n0
 
     def support(self) -> np.ndarray:
         return self.law.support()
@@ -115,19 +131,18 @@ class Spikes(AbstractSpectralLaw):
     # ------------------------------------------------------------------ sizes
     def evolve(self, t: Real[ArrayLike, ""], kind: AbstractDecompression = Free()) -> "Spikes":
         self._free(kind)
-        return Spikes(self.law.evolve(self._bulk_t(t), kind), self.positions * jnp.exp(t), self.n0 * jnp.exp(t))
+        return Spikes(self.law.evolve(self._bulk_t(t), kind), self.positions * jnp.exp(t), self.n0 * jnp.exp(t), self.present)
 
     def _mixed(self, x, ts, m, density, pos, w, result):
         """The bulk's solution on the grid `x` at times `ts` (rows) made the law's."""
         n = self.n0 * jnp.exp(ts)[:, None]
-        c = self.positions * jnp.exp(ts)[:, None]  # (S, k)
-        spike = x[None, :, None] == c[:, None, :]
-        terms = jnp.sum(1 / jnp.where(spike, 1.0, c[:, None, :] - x[None, :, None]), axis=-1) / n
-        on_spike = jnp.any(spike, axis=-1)
+        c = self.positions * jnp.exp(ts)[:, None]  # (S, slots)
+        terms = self._inverses(c[:, None, :], x[None, :, None]) / n
+        on_spike = jnp.any(self.present & (x[None, :, None] == c[:, None, :]), axis=-1)
         m = jnp.where(on_spike, jnp.nan + 0j, (1 - self.count / n) * m + terms)
         result = where(on_spike, RESULTS.on_atom, result)
-        pos = jnp.concatenate([pos, c], axis=-1)
-        w = jnp.concatenate([(1 - self.count / n) * w, jnp.broadcast_to(1 / n, c.shape)], axis=-1)
+        pos = jnp.concatenate([pos, jnp.where(self.present, c, jnp.nan)], axis=-1)
+        w = jnp.concatenate([(1 - self.count / n) * w, jnp.where(self.present, 1 / n, 0.0) * jnp.ones(c.shape)], axis=-1)
         return m, jnp.where(on_spike, 0.0, (1 - self.count / n) * density), pos, w, result
 
     def solve_grid(self, kind: AbstractDecompression, x, ts, solver=None):
@@ -152,8 +167,8 @@ class Spikes(AbstractSpectralLaw):
         self._free(kind)
         n = self.n0 * jnp.exp(t)
         mean_b, central_b = self.law.exact_moments(kind, self._bulk_t(t), order)
-        c = self.positions * jnp.exp(t)
-        spikes = jnp.sum(c[None, :] ** jnp.arange(order + 1)[:, None], axis=1) / n
+        c = jnp.where(self.present, self.positions, 0.0) * jnp.exp(t)
+        spikes = jnp.sum(jnp.where(self.present, c[None, :] ** jnp.arange(order + 1)[:, None], 0.0), axis=1) / n
         raw = (1 - self.count / n) * raw_from_central(mean_b, central_b) + spikes
         return raw[1], central_from_raw(raw)
 
@@ -165,7 +180,7 @@ class Spikes(AbstractSpectralLaw):
     def _bulk_m(self, t, x, m):
         """The bulk's transform from the law's, at the real point `x` and size $n_0e^t$."""
         n = self.n0 * jnp.exp(t)
-        terms = jnp.sum(1 / (self.positions * jnp.exp(t) - x[..., None]), axis=-1) / n
+        terms = self._inverses(self.positions * jnp.exp(t), x[..., None]) / n
         return (m - terms) / (1 - self.count / n)
 
     def refine_cusps(self, kind: AbstractDecompression, x_seed, m_seed, tau_seed):
@@ -202,7 +217,7 @@ def without_outliers(inputs: _Inputs) -> tuple[_Inputs, np.ndarray]:
     n0 = float(inputs.n0)
 
     def outliers(s: _Spectrum) -> np.ndarray:
-        return isolated(s.eigs, float(zero_tolerance(s.eigs, s.weights, s.eps)))
+        return np.asarray(isolated(s.eigs, float(zero_tolerance(s.eigs, s.weights, s.eps))))
 
     positions = np.sort(np.asarray(base.eigs)[outliers(base)])
     if positions.size == 0:

@@ -37,8 +37,10 @@ pullback is the chosen candidate's fit again, alone. Forward mode (`jax.jvp`, `j
 The result is a [`Spectrum`][] of [`OneOf`][] the three (curve, unsigned and signed Lévy–Khintchine
 law), on a grid of the longest of their grids: the chosen spectrum's own points first, then, for a
 shorter grid, points of zero density just beyond its right end (they add no mass, and the quantiles
-are the chosen spectrum's). What the plain-Python choice does and this one does not: it sets isolated
-outliers aside, and writes a curve of a spectrum far from 0 about its centre.
+are the chosen spectrum's). The curves are written about the spectrum's centre (`_shifted.centre`: by 0
+unless it lies far from 0) as the plain-Python choice writes them. What that choice does and this one does
+not: its last tier, curves fitted beside isolated outliers after every other candidate failed (this choice
+then reports `no_model_passed`: a batched fit of as many lanes again for a rare case).
 """
 
 import dataclasses
@@ -58,18 +60,21 @@ from ._fit_refine import _data_jit
 from ._levy_fit import LevyConfig, fit_levy, indefinite
 from ._one_of import OneOf, padded_atoms, pick
 from ._results import RESULTS, full, where
+from ._shifted import Shifted, centre
 from ._spectrum import Spectrum
 from ._validate import baseline_errors, compressions, prediction_error
 
 
 def _padded(spec: Spectrum, points: int, slots: int) -> Spectrum:
     """`spec` on `points` grid points and `slots` atom slots: zero density just beyond its grid's right end
-    (spaced by 1e-9 of its width, so that every cell has a positive width), empty atom slots."""
+    (together 1e-9 of its width, each step at least four units in the last place of the end, so that every
+    cell has a positive width for a spectrum far from 0 too), empty atom slots."""
     extra = points - spec.x.shape[0]
-    step = 1e-9 * (spec.x[-1] - spec.x[0]) / max(extra, 1)
+    end = spec.x[-1]
+    step = jnp.maximum(1e-9 * (end - spec.x[0]) / max(extra, 1), 4 * jnp.finfo(jnp.float64).eps * jnp.abs(end))
     return dataclasses.replace(
         spec,
-        x=jnp.concatenate([spec.x, spec.x[-1] + step * jnp.arange(1, extra + 1)]),
+        x=jnp.concatenate([spec.x, end + step * jnp.arange(1, extra + 1)]),
         density=jnp.concatenate([spec.density, jnp.zeros(extra)]),
         m=jnp.concatenate([spec.m, jnp.full(extra, spec.m[-1])]),
         result=jax.tree.map(lambda a, b: jnp.concatenate([a, b]), spec.result, full((extra,), RESULTS.successful)),
@@ -129,15 +134,19 @@ def _family(inputs, size, kind, log, eps, fit_config: FitConfig, levy_config: Le
         return jnp.where(jnp.isfinite(errors), errors, jnp.inf)
 
     # 1. the curves: the first valid one that passes at n and is gated, each refitted with its degrees and mode
-    #    to every draw beside the observed fit (one program), decompressed to the observed size and checked
+    #    to every draw beside the observed fit (one program), decompressed to the observed size and checked; all
+    #    written about the spectrum's centre where it lies far from 0 (`_shifted.centre`, 0 elsewhere: the same
+    #    numbers), as a concrete call writes them
+    shift = centre(eigs, w, eps, log, fit_config)
+
     def curve(c, n0, n):
-        law = SpectralCurve(c, n0)
+        law = Shifted(SpectralCurve(c, n0), shift)
         return Spectrum.solve(law, kind, law.grid(kind, n, grid_size, solver), n, solver)
 
     e_after, w_after = _after((eigs, w), draws)
-    base = _data_jit(e_after, w_after, log, eps, fit_config)
+    base = _data_jit(e_after - shift, w_after, log, eps, fit_config)
     lanes, tried = candidate_lanes(base, count, fit_config)
-    refit_data = jax.vmap(lambda d, dw: _data_jit(d, dw, base.log, eps, fit_config))(draws, draw_weights)
+    refit_data = jax.vmap(lambda d, dw: _data_jit(d - shift, dw, base.log, eps, fit_config))(draws, draw_weights)
     bases = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), base, refit_data)
     coeffs, n0s, diag = fit_lanes(bases, jnp.concatenate([n0[None], draw_sizes]), lanes, fit_config)
     targets = jnp.concatenate([jnp.broadcast_to(jnp.asarray(size, dtype=jnp.float64), (1,)), jnp.full(sizes.shape, observed)])
@@ -153,7 +162,7 @@ def _family(inputs, size, kind, log, eps, fit_config: FitConfig, levy_config: Le
         # no finite derivative (a lane that failed has NaN coefficients), which would poison the sum over lanes
         def chosen(inputs):
             e, dw, q = _after(inputs, last)
-            c, n0, _ = fit_lanes(jax.tree.map(lambda v: v[None], _data_jit(e, dw, log, eps, fit_config)), q[None], lanes[k][None], fit_config)
+            c, n0, _ = fit_lanes(jax.tree.map(lambda v: v[None], _data_jit(e - shift, dw, log, eps, fit_config)), q[None], lanes[k][None], fit_config)
             return curve(c[0, 0], n0[0], size)
 
         again, _, curve_pullback = _stage(lambda inputs: (chosen(inputs), None), inputs, perturbed)

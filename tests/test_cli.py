@@ -242,3 +242,18 @@ def test_features_give_the_gram_atom(tmp_path, capsys):
     assert sum(a["weight"] for a in atoms if a["position"] == 0) == pytest.approx(0.5, abs=1e-6)
     assert main(["predict", str(path), "--n", "1200", "--features", "0", *FAST]) == 2
     assert "the number of features must be at least 1" in capsys.readouterr().err
+
+
+def test_the_model_description_names_outliers_and_a_shift():
+    # a traced predict of given degrees returns Spikes(Shifted(curve)): the summary names the curve inside, the outliers
+    # present and the shift (a Spikes law was once described as the Levy-Khintchine law)
+    import freedecomp_jax as fdj
+    from freedecomp_jax import distributions as D
+    from freedecomp_jax._cli import model_description
+    from freedecomp_jax._plot import _model_name
+
+    law = fdj.Spikes(fdj.Shifted(D.MarchenkoPastur(0.25).curve(), 100.0), np.array([140.0, 0.0]), 200.0, present=np.array([True, False]))
+    got = model_description(law)
+    assert (got["name"], got["deg_z"], got["deg_m"], got["outliers"], got["shift"]) == ("SpectralCurve", 1, 2, 1, 100.0)
+    assert "algebraic curve" in got["text"] and "1 isolated outlier(s)" in got["text"] and "written about x = 100" in got["text"]
+    assert _model_name(type("S", (), {"law": law})()) == "SpectralCurve, degrees (1, 2)"

@@ -81,14 +81,17 @@ def test_a_bad_lane_is_reported_and_the_others_are_kept(batch):
         fdj.predict(np.asarray(bad), N, deg=DEG)
 
 
+def of(spec):  # the trace, the median and the log-determinant of the predicted n x n matrix
+    return jnp.stack([spec.trace(), spec.quantile(0.5), spec.slogdet()[1]])
+
+
+_JACOBIAN = jax.jit(jax.jacrev(lambda e: of(fdj.predict(e, N, deg=DEG))))  # (3, m)
+
+
 def test_grad_of_spectral_functionals_against_finite_differences(batch):
     e0 = batch[0]
     k, h = 150, 1e-6
-
-    def of(spec):  # the trace, the median and the log-determinant of the predicted n x n matrix
-        return jnp.stack([spec.trace(), spec.quantile(0.5), spec.slogdet()[1]])
-
-    jac = jax.jit(jax.jacrev(lambda e: of(fdj.predict(e, N, deg=DEG))))(e0)  # (3, m)
+    jac = _JACOBIAN(e0)
     # free decompression keeps the mean: tr A_n = (n/m) tr A_m, whatever the fit
     np.testing.assert_allclose(jac[0], N / M, rtol=1e-8)
     # the values by the compiled batch program (the same pipeline: batch = single calls, tested above)
@@ -111,7 +114,34 @@ def test_a_ragged_batch_each_to_its_own_size(batch):
         single = fdj.predict(e, n, deg=DEG)
         np.testing.assert_allclose(out.x[k], single.x, rtol=0, atol=1e-10)
         np.testing.assert_allclose(out.density[k], single.density, rtol=0, atol=1e-10)
-        np.testing.assert_allclose(out.atoms[1][k], single.atoms[1], rtol=0, atol=1e-10)
+        A = single.atoms[1].shape[0]  # the traced law keeps 2 sqrt(m) slots for outliers set aside, empty here
+        np.testing.assert_allclose(out.atoms[1][k][:A], single.atoms[1], rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(out.atoms[1][k][A:], 0.0)
+
+
+def test_outliers_and_a_spectrum_far_from_0_as_a_concrete_call():
+    # what a concrete call of given degrees does, in the compiled batch program: isolated outliers (two beside one
+    # Wishart spectrum, one beside another moved to 1e4) set aside and kept as that many eigenvalues growing like
+    # n/m, the curve fitted to the rest; and a spectrum far from 0 written about its centre (Shifted)
+    a, b, c = (wishart(s) for s in (5, 6, 7))
+    a[[0, -1]] = -5.0, 12.0
+    c[-1] = 20.0
+    eigs = [np.sort(a), b + 1e4, np.sort(c) + 1e4]
+    out = predict_batch(jnp.asarray(np.stack(eigs)))
+    np.testing.assert_array_equal(out.check._value, [RESULT_OK] * 3)
+    for k, (e, name) in enumerate(zip(eigs, ["SpectralCurve(1, 2) + 2 outliers", "SpectralCurve(1, 2)", "SpectralCurve(1, 2) + 1 outlier"])):
+        single, report = fdj.predict(e, N, deg=DEG, return_report=True)
+        assert report.chosen == name
+        lane = jax.tree.map(lambda v, k=k: v[k], out)
+        assert float(lane.law.count) == (2, 0, 1)[k] and float(lane.law.law.shift) == (0.0 if k == 0 else pytest.approx(1e4, rel=1e-3))
+        scale = float(np.max(np.abs(e)))
+        np.testing.assert_allclose(lane.x, single.x, rtol=0, atol=1e-10 * scale)
+        np.testing.assert_allclose(lane.density, single.density, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(lane.eigvalsh(N), single.eigvalsh(N), rtol=0, atol=1e-10 * scale)
+    # the trace's gradient: each outlier grows like n/m, the bulk keeps its mean at n - k rows (by hand: k = 2)
+    trace = np.asarray(_JACOBIAN(jnp.asarray(eigs[0]))[0])
+    np.testing.assert_allclose(trace[[0, -1]], N / M, rtol=1e-10)
+    np.testing.assert_allclose(trace[1:-1], (N - 2) / (M - 2), rtol=1e-8)
 
 
 def gram(seed: int, dead: int = 0) -> np.ndarray:
@@ -194,9 +224,10 @@ def test_automatic_degrees_under_jit_vmap_equal_single_calls(batch):
     # deg=None in a traced call (`_traced_choice.py`): the candidate curves side by side, the first that passes its
     # check and its gate (refits to free compressions) returned, else the Levy-Khintchine law gated the same way, as
     # the plain-Python choice does; a lane of 20 eigenvalues (no candidate eligible, no compression large enough)
-    # reports no_model_passed
+    # reports no_model_passed; the second lane, far from 0, has its curves written about its centre as a concrete
+    # call writes them (Shifted)
     weights = jnp.ones((5, M)).at[4, 20:].set(0.0)
-    eigs = jnp.stack([batch[0], batch[1], jnp.asarray(spread(0)), jnp.asarray(spiked_wigner(0)), batch[0]])
+    eigs = jnp.stack([batch[0], batch[1] + 1e4, jnp.asarray(spread(0)), jnp.asarray(spiked_wigner(0)), batch[0]])
     out = jax.jit(jax.vmap(lambda e, w: fdj.predict(e, N, weights=w, fit_config=AUTO, levy_config=LEVY, throw=False)))(eigs, weights)
     codes = np.asarray(out.check._value)
     np.testing.assert_array_equal(codes, [RESULT_OK] * 4 + [int(fdj.RESULTS.no_model_passed._value)])
@@ -204,7 +235,9 @@ def test_automatic_degrees_under_jit_vmap_equal_single_calls(batch):
         single, report = fdj.predict(np.asarray(eigs[k]), N, fit_config=AUTO, levy_config=LEVY, return_report=True)
         assert report.chosen == chosen
         lane = jax.tree.map(lambda v, k=k: v[k], out)
-        assert isinstance(lane.law.laws[int(lane.law.index)], type(single.law))
+        law = lane.law.laws[int(lane.law.index)]  # the traced curve is Shifted, by 0 unless the spectrum is far from 0
+        assert type(law.law if isinstance(law, fdj.Shifted) else law) is type(single.law.law if isinstance(single.law, fdj.Shifted) else single.law)
+        assert isinstance(single.law, fdj.Shifted) == (k == 1) and (k != 1 or float(law.shift) == float(single.law.shift))
         P = single.x.shape[0]  # a shorter grid than the longest of the three is padded with zero density beyond its end
         np.testing.assert_allclose(lane.x[:P], single.x, rtol=0, atol=1e-10 * float(np.max(np.abs(single.x))))
         np.testing.assert_allclose(lane.density[:P], single.density, rtol=0, atol=1e-10 * float(np.max(single.density)))
@@ -213,7 +246,7 @@ def test_automatic_degrees_under_jit_vmap_equal_single_calls(batch):
     # the spiked lane: (1, 2) passed its check and was gated out, in both choices
     (row,) = [r for r in report.candidates if r.model == "SpectralCurve(1, 2)"]
     assert row.mass is not None and "does not beat the baselines" in row.verdict
-    assert np.any(np.asarray(out.law.laws[0].coeffs[3][:, 3]) != 0)  # the traced curve is (1, 3): a padded (1, 2) has no m^3 term
+    assert np.any(np.asarray(out.law.laws[0].law.coeffs[3][:, 3]) != 0)  # the traced curve is (1, 3): a padded (1, 2) has no m^3 term
 
 
 def _functionals_against_finite_differences(cases, **configs):

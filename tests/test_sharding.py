@@ -45,8 +45,8 @@ def _predict(e):
         weights=spec.atoms[1],
         status=spec.result._value,
         check=spec.check._value,
-        coeffs=spec.law.coeffs,
-        n0=spec.law.n0,
+        coeffs=spec.law.law.law.coeffs,  # the bulk's curve (Shifted by 0) beside no outlier (Spikes)
+        n0=spec.law.law.law.n0,
     )
 
 

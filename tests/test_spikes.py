@@ -49,6 +49,38 @@ def test_isolated_does_not_depend_on_scale_shift_or_sign(c, b):
     assert np.array_equal(isolated(c * x + b), isolated(x))
 
 
+def test_isolated_under_jit_and_vmap_with_absent_entries():
+    # the same mask traced; entries not present (a ragged lane's padding, a matrix's zero rows) are never outliers
+    # and do not count towards m, so the spectrum padded with junk gives the mask of the spectrum alone
+    x = _mp_with(top=(50.0, 1e6), bottom=(-30.0,))
+    padded = np.concatenate([x, np.full(60, 1e9), np.full(40, -7.0)])
+    present = np.arange(padded.size) < M
+    masks = jax.jit(jax.vmap(isolated, in_axes=(0, None, 0)))(np.stack([padded, padded]), 0.0, np.stack([present, present]))
+    np.testing.assert_array_equal(np.asarray(masks[0]), np.concatenate([np.asarray(isolated(x)), np.zeros(100, bool)]))
+    # at most sqrt(m) of the m present entries: 31 far away are outliers of 1000 present entries, not of 960
+    x = _mp_with(top=np.linspace(100.0, 101.0, 31))
+    assert int(isolated(x).sum()) == 31
+    assert not np.asarray(isolated(x, 0.0, np.arange(M) >= 40)).any()
+
+
+def test_spikes_slots_not_present_add_nothing():
+    # a traced predict keeps its outliers in fixed slots: the law of two present slots beside two absent ones is the
+    # law of the two, its atoms with two empty slots (position NaN, weight 0)
+    bulk = D.MarchenkoPastur(0.25, n0=198.0)
+    two = fdj.Spikes(bulk, np.array([40.0, 45.0]), 200.0)
+    slots = fdj.Spikes(bulk, np.array([40.0, 0.0, 45.0, 2.0]), 200.0, present=np.array([True, False, True, False]))
+    x = jnp.linspace(0.1, 4.0, 64)
+    a, b = (fdj.Spectrum.solve(law, fdj.Free(), x, 1600.0) for law in (two, slots))
+    np.testing.assert_array_equal(np.asarray(b.m), np.asarray(a.m))
+    np.testing.assert_array_equal(np.asarray(b.density), np.asarray(a.density))
+    pos, w = (np.asarray(v) for v in b.atoms)
+    np.testing.assert_array_equal(w[w > 0], np.asarray(a.atoms[1])[np.asarray(a.atoms[1]) > 0])
+    assert np.sum(np.isnan(pos)) >= 2 and float(slots.count) == 2.0
+    np.testing.assert_allclose(np.asarray(slots.moments(3)), np.asarray(two.moments(3)), rtol=1e-15)
+    z = np.array([0.5 + 0.3j, 44.0 + 1j])
+    np.testing.assert_array_equal(np.asarray(slots.stieltjes(z)), np.asarray(two.stieltjes(z)))
+
+
 def _law(k=1, curve=False, lam=0.25):
     bulk = D.MarchenkoPastur(lam, n0=200.0 - k)
     return fdj.Spikes(bulk.curve() if curve else bulk, np.linspace(40.0, 45.0, k), 200.0)
