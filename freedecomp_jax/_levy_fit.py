@@ -10,6 +10,18 @@ from a decade below the smallest non-zero eigenvalue to the largest (both signs 
 spectrum; a positive semi-definite one has $a = s = 0$, and its smallest jump is also below
 $\kappa_2/\kappa_1$, since $\kappa_2 = \sum_kr_kx_k^2 \ge \kappa_1\min_kx_k$).
 
+**Why, for an indefinite spectrum, the third and fourth free cumulants too**: its law has a
+semicircular part $s$ and a drift $a$ besides the jumps, and a pair of jumps $\pm x$ small against the
+data's scale imitates both: with rates $r_\pm$ it adds $(r_+ - r_-)x$ to $\kappa_1$ and $(r_+ + r_-)x^2$ to
+$\kappa_2$, and differs from a drift or a semicircle only from $\kappa_3 = \sum_kr_kx_k^3$ and
+$\kappa_4 = \sum_kr_kx_k^4$ on ($s$ has no cumulant beyond the second). The transform at the fit's
+points, noisy near 0 where the eigenvalues straddle it, does not tell them apart, so the fit chose by
+rounding, and the choice is what decompression amplifies (a semicircle stays one; jumps at a rate
+below the size ratio give birth to mass near 0). The data's own $\kappa_3$ and $\kappa_4$ (from their
+central moments $c_j$: $\kappa_3 = c_3$, $\kappa_4 = c_4 - 2c_2^2$) are two more exact rows; free
+decompression scales them exactly ($\kappa_j \to \tau^{j-1}\kappa_j$). A positive semi-definite law has no
+semicircle and no drift to confuse, and keeps only the first two rows.
+
 **Where an indefinite spectrum's fit points start**: at $z = x(1 + ih)$ the empirical transform
 averages the eigenvalues within about $h|x|$ of $x$. For a positive spectrum, $x$ below the smallest
 eigenvalue lies outside the data, where the transform is smooth, so the points start `pad` decades
@@ -108,8 +120,8 @@ def _zero_snap(lam, weights):
 
 def _design(lam, weights, jumps, signed: bool, drift: bool, config: LevyConfig):
     """Rows of the linear fit (real and imaginary parts) and their right-hand side; the rows of the
-    exact mean and variance and their values. Columns: the drift (if `drift`), the semicircle (if
-    `signed`), then the jumps."""
+    exact mean and variance (and, if `signed`, of the third and fourth free cumulants) and their values.
+    Columns: the drift (if `drift`), the semicircle (if `signed`), then the jumps."""
     w = weights / jnp.sum(weights)
     hi = jnp.max(jnp.where(weights > 0, jnp.abs(lam), 0.0))
     if signed:  # from where the heights resolve the law, no padding below (module docstring)
@@ -135,8 +147,14 @@ def _design(lam, weights, jumps, signed: bool, drift: bool, config: LevyConfig):
     var = jnp.sum(w * (lam - mean) ** 2)
     mrow = jnp.concatenate([jnp.array([1.0] * drift + [0.0] * signed), jumps])
     vrow = jnp.concatenate([jnp.array([0.0] * drift + [1.0] * signed), jumps**2])
-    rows = jnp.stack([mrow / scale, vrow / var])
-    return A / norm, b / norm, rows, jnp.stack([mean / scale, 1.0])
+    rows, vals = [mrow / scale, vrow / var], [mean / scale, 1.0]
+    if signed:  # the third and fourth free cumulants (module docstring)
+        sd = jnp.sqrt(var)
+        zero = jnp.zeros(int(drift) + 1)
+        rows += [jnp.concatenate([zero, jumps**3]) / sd**3, jnp.concatenate([zero, jumps**4]) / sd**4]
+        k3 = jnp.sum(w * (lam - mean) ** 3) / sd**3
+        vals += [k3, jnp.maximum(jnp.sum(w * (lam - mean) ** 4) / var**2 - 2.0, k3**2)]
+    return A / norm, b / norm, jnp.stack(rows), jnp.stack(vals)
 
 
 def _resolved(lam, weights, heights: tuple) -> Float[Array, ""]:
@@ -211,7 +229,7 @@ class ImposedRate(AbstractUnseen):
         return jnp.zeros(0), jnp.zeros(0)
 
 
-EXACT = 1e3  # weight of the rows of the exact mean and variance: their error is O(1/EXACT^2) of the fit's residual (Lawson and Hanson's weighting method)
+EXACT = 1e3  # weight of the rows of the exact cumulants: their error is O(1/EXACT^2) of the fit's residual (Lawson and Hanson's weighting method)
 
 
 @eqx.filter_jit
